@@ -1,0 +1,2 @@
+// stingray's one public entry point.
+export * from "./errors.ts";

@@ -1,0 +1,36 @@
+// The contract between the HTTP proxy (src/ingress) and the serve layer that owns applications.
+// The proxy never sees replicas or threads: it asks an HttpDispatcher to run a request on some
+// replica of an application's ingress deployment (or on a given one, for sticky MCP sessions).
+
+import type { ReplicaId } from "../runtime/ids.ts";
+import type { HttpResponseHead, SerializedHttpRequest } from "../runtime/http-message.ts";
+import type { IngressDefinition } from "../deployments/ingress-definition.ts";
+
+export interface AppRoute {
+  appName: string;
+  /** "/" or "/something" without a trailing slash. */
+  routePrefix: string;
+  /** What `@ingress(...)` declared on the app's ingress deployment (main-thread options). */
+  ingress: IngressDefinition;
+}
+
+export interface DispatchOptions {
+  signal: AbortSignal;
+  /** Pin to this replica (sticky sessions); if it is gone the dispatch rejects with ReplicaDiedError. */
+  replicaId?: ReplicaId;
+  timeoutMs?: number;
+}
+
+export interface DispatchResult {
+  replicaId: ReplicaId;
+  head: HttpResponseHead;
+  /** Body chunks as the replica produces them; ends when the Response body ends. */
+  body: AsyncIterable<Uint8Array>;
+}
+
+export interface HttpDispatcher {
+  routes(): AppRoute[];
+  dispatch(appName: string, request: SerializedHttpRequest, options: DispatchOptions): Promise<DispatchResult>;
+  /** Whether a replica is still alive (sessions on a dead replica answer 404). */
+  isReplicaAlive(replicaId: ReplicaId): boolean;
+}

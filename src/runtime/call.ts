@@ -1,0 +1,18 @@
+// The one call contract shared by replicas (main-thread actor proxies), the router and handles.
+// A handle call inside a worker thread goes up to the main thread through a CallTransport too.
+
+import type { DeploymentId } from "./ids.ts";
+
+export interface CallOptions {
+  /** Aborting cancels the call in the replica (the replica itself keeps running). */
+  signal?: AbortSignal;
+  /** Reject with TimeoutError (and cancel in the replica) after this many ms. */
+  timeoutMs?: number;
+}
+
+/** How a handle reaches a deployment: the router in the main thread, a port in a worker. */
+export interface CallTransport {
+  call(target: DeploymentId, method: string, args: unknown[], options?: CallOptions): Promise<unknown>;
+  /** Calls an async-generator method; items arrive in order; breaking out of the loop cancels. */
+  stream(target: DeploymentId, method: string, args: unknown[], options?: CallOptions): AsyncIterable<unknown>;
+}

@@ -1,0 +1,57 @@
+// The contract between the control plane (controller, router) and one live replica.
+// `ReplicaActor` is implemented by the piscina-backed actor (src/runtime/replica-actor.ts) and by
+// fakes in unit tests. Nothing outside src/runtime/replica-actor.ts touches piscina.
+
+import type { CallOptions, CallTransport } from "./call.ts";
+import type { ReplicaId } from "./ids.ts";
+
+export interface ReplicaSpec {
+  replicaId: ReplicaId;
+  appName: string;
+  deploymentName: string;
+  /** Absolute path or file: URL of the module that declares the class (.ts or .js, ESM). */
+  modulePath: string;
+  /**
+   * Which class: an export of that module (a class, or a deployment/bound deployment wrapping
+   * one), else a name registered by `@deployment` while the module was imported.
+   */
+  exportName: string;
+  /** Constructor arguments, structured-clone safe. Handle references are revived in the worker. */
+  initArgs: unknown[];
+  /** Passed to `reconfigure(userConfig)` after construction when defined. */
+  userConfig?: unknown;
+  /** Concurrent calls the replica accepts; past it `call` rejects with ReplicaBusyError. */
+  maxOngoingRequests: number;
+  /** Concrete GPU ids assigned by the scheduler (fractional requests share an id). */
+  gpuIds: number[];
+  /** Resources reserved for this replica, in user units (e.g. { CPU: 0.2, GPU: 0.5 }). */
+  resources: Record<string, number>;
+  /** Heap limit for the thread (worker resourceLimits.maxOldGenerationSizeMb). */
+  memoryMb?: number;
+  /** Handle calls made inside the replica are sent here (the main thread's router). */
+  upcall?: CallTransport;
+}
+
+export interface ReplicaDeath {
+  replicaId: ReplicaId;
+  /** What killed it: the uncaught error, an exit code, or the memory limit. */
+  error: Error;
+}
+
+export interface ReplicaActor {
+  readonly id: ReplicaId;
+  /** Calls in flight on this replica right now. */
+  readonly ongoing: number;
+  /** Method names the replica's class has (known once `start()` resolved). */
+  readonly methods: ReadonlySet<string>;
+  /** Starts the thread, constructs the class, runs async init; rejects with ReplicaStartError. */
+  start(): Promise<void>;
+  call(method: string, args: unknown[], options?: CallOptions): Promise<unknown>;
+  stream(method: string, args: unknown[], options?: CallOptions): AsyncIterable<unknown>;
+  /** Called once if the thread dies unexpectedly (not after `stop()`). */
+  onDeath(listener: (death: ReplicaDeath) => void): void;
+  /** Stops accepting calls, waits for in-flight calls up to the timeout, then ends the thread. */
+  stop(options?: { gracefulTimeoutMs?: number }): Promise<void>;
+}
+
+export type ReplicaFactory = (spec: ReplicaSpec) => ReplicaActor;
