@@ -34,3 +34,16 @@ export interface HttpDispatcher {
   /** Whether a replica is still alive (sessions on a dead replica answer 404). */
   isReplicaAlive(replicaId: ReplicaId): boolean;
 }
+
+export interface ProxyOptions {
+  host: string;
+  port: number;
+  dispatcher: HttpDispatcher;
+}
+
+export interface Proxy {
+  /** Starts listening; resolves with the bound address (port 0 picks a free port). */
+  listen(): Promise<{ host: string; port: number }>;
+  /** Stops accepting connections and closes the server. */
+  close(): Promise<void>;
+}
