@@ -1,0 +1,278 @@
+// Runtime metrics: one prom-client Registry per runtime (never the global default, so several
+// runtimes in one process or one test file don't collide), plus the in-memory rolling window and
+// recent-error buffer behind the dashboard. The proxy reports each finished request with
+// `recordRequest`; the control plane either pushes gauges (`setReplicaStates`, `setOngoing`, ...)
+// or hands over a status snapshot (`observeStatus`) and the gauges are derived from it.
+
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { RingBuffer, RollingWindow, type TimeseriesPoint, type WindowSummary } from "./rolling-window.ts";
+import { REPLICA_STATUSES, type StatusSnapshot } from "./status.ts";
+
+export interface RequestEvent {
+  app: string;
+  deployment: string;
+  /** The route prefix that matched (not the raw path: raw paths would explode cardinality). */
+  route: string;
+  /** HTTP status, or "ok"/"error" for handle calls. */
+  status: number | string;
+  latencyMs: number;
+  /** JSON-RPC method for MCP traffic (e.g. "tools/call"). */
+  mcpMethod?: string;
+  /** Tool name for tools/call. */
+  tool?: string;
+  requestId?: string;
+  /** What went wrong, for the recent-errors list; implies an error even with a 2xx status. */
+  error?: string;
+  replica?: string;
+}
+
+export interface ErrorRecord {
+  /** Epoch ms. */
+  time: number;
+  app: string;
+  deployment: string;
+  route: string;
+  status: string;
+  mcpMethod?: string;
+  tool?: string;
+  requestId?: string;
+  replica?: string;
+  message: string;
+}
+
+export interface DeploymentLabels {
+  app: string;
+  deployment: string;
+}
+
+export interface ReplicaLabels extends DeploymentLabels {
+  replica: string;
+}
+
+export interface TimeseriesSnapshot {
+  bucketS: number;
+  /** All applications together. */
+  total: TimeseriesPoint[];
+  /** Per application, same bucket times as `total`. */
+  apps: Record<string, TimeseriesPoint[]>;
+  /** The last minute, all applications. */
+  lastMinute: WindowSummary;
+}
+
+export interface RuntimeMetricsOptions {
+  /** Include Node process metrics (CPU, heap, event-loop lag), prefixed `stingray_`. Default true. */
+  defaultMetrics?: boolean;
+  windowS?: number;
+  bucketS?: number;
+  /** How many recent errors the dashboard keeps. Default 50. */
+  maxRecentErrors?: number;
+  /** Epoch-ms clock for the rolling window; injected by tests. */
+  clock?: () => number;
+}
+
+// Latency buckets in seconds: MCP tool calls range from sub-ms pings to minute-long inference.
+const LATENCY_BUCKETS_S = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
+// Label values come partly from clients (tool names): cap their length and the number of apps
+// tracked in memory so a hostile client cannot grow the process without bound.
+const MAX_LABEL_LENGTH = 100;
+const MAX_TRACKED_APPS = 200;
+
+function label(value: string | number | undefined): string {
+  if (value === undefined) return "";
+  const s = String(value);
+  return s.length > MAX_LABEL_LENGTH ? s.slice(0, MAX_LABEL_LENGTH) : s;
+}
+
+/** A request counts as failed when it has an error message or an HTTP status of 400 or more. */
+export function isErrorStatus(status: number | string): boolean {
+  if (typeof status === "number") return status >= 400;
+  if (status === "error") return true;
+  const n = Number(status);
+  return Number.isFinite(n) && n >= 400;
+}
+
+export class RuntimeMetrics {
+  readonly registry: Registry;
+  readonly #requests: Counter<"app" | "deployment" | "route" | "mcp_method" | "tool" | "status">;
+  readonly #latency: Histogram<"app" | "deployment" | "route" | "mcp_method" | "tool">;
+  readonly #ongoing: Gauge<"app" | "deployment" | "replica">;
+  readonly #queued: Gauge<"app" | "deployment">;
+  readonly #replicas: Gauge<"app" | "deployment" | "state">;
+  readonly #target: Gauge<"app" | "deployment">;
+  readonly #restarts: Counter<"app" | "deployment">;
+  readonly #window: RollingWindow;
+  readonly #appWindows = new Map<string, RollingWindow>();
+  readonly #errors: RingBuffer<ErrorRecord>;
+  readonly #windowOptions: { windowS?: number; bucketS?: number; clock?: () => number };
+  readonly #clock: () => number;
+  /** Restart totals last seen in a snapshot, so `observeStatus` adds only the difference. */
+  readonly #restartsSeen = new Map<string, number>();
+
+  constructor(options: RuntimeMetricsOptions = {}) {
+    this.registry = new Registry();
+    const registers = [this.registry];
+    this.#requests = new Counter({
+      name: "stingray_requests_total",
+      help: "Requests finished, by application, deployment, route, MCP method, tool and status",
+      labelNames: ["app", "deployment", "route", "mcp_method", "tool", "status"],
+      registers,
+    });
+    this.#latency = new Histogram({
+      name: "stingray_request_duration_seconds",
+      help: "End-to-end request latency seen by the proxy, in seconds",
+      labelNames: ["app", "deployment", "route", "mcp_method", "tool"],
+      buckets: LATENCY_BUCKETS_S,
+      registers,
+    });
+    this.#ongoing = new Gauge({
+      name: "stingray_replica_ongoing_requests",
+      help: "Requests in flight on each replica",
+      labelNames: ["app", "deployment", "replica"],
+      registers,
+    });
+    this.#queued = new Gauge({
+      name: "stingray_deployment_queued_requests",
+      help: "Requests waiting in the router for a replica with free capacity",
+      labelNames: ["app", "deployment"],
+      registers,
+    });
+    this.#replicas = new Gauge({
+      name: "stingray_replicas",
+      help: "Replicas by lifecycle state",
+      labelNames: ["app", "deployment", "state"],
+      registers,
+    });
+    this.#target = new Gauge({
+      name: "stingray_autoscaling_target_replicas",
+      help: "Replicas the controller is aiming for (autoscaling decision or numReplicas)",
+      labelNames: ["app", "deployment"],
+      registers,
+    });
+    this.#restarts = new Counter({
+      name: "stingray_replica_restarts_total",
+      help: "Replicas replaced after a crash, a failed start or failed health checks",
+      labelNames: ["app", "deployment"],
+      registers,
+    });
+    if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: "stingray_" });
+    this.#clock = options.clock ?? Date.now;
+    this.#windowOptions = { windowS: options.windowS, bucketS: options.bucketS, clock: this.#clock };
+    this.#window = new RollingWindow(this.#windowOptions);
+    this.#errors = new RingBuffer(options.maxRecentErrors ?? 50);
+  }
+
+  recordRequest(event: RequestEvent): void {
+    const base = { app: label(event.app), deployment: label(event.deployment), route: label(event.route) };
+    const mcp = { mcp_method: label(event.mcpMethod), tool: label(event.tool) };
+    const latencyMs = Number.isFinite(event.latencyMs) && event.latencyMs >= 0 ? event.latencyMs : 0;
+    this.#requests.inc({ ...base, ...mcp, status: label(event.status) });
+    this.#latency.observe({ ...base, ...mcp }, latencyMs / 1000);
+    const failed = event.error !== undefined || isErrorStatus(event.status);
+    this.#window.record(latencyMs, failed);
+    this.#appWindow(base.app)?.record(latencyMs, failed);
+    if (failed) {
+      this.#errors.push({
+        time: this.#clock(),
+        ...base,
+        status: String(event.status),
+        mcpMethod: event.mcpMethod,
+        tool: event.tool,
+        requestId: event.requestId,
+        replica: event.replica,
+        message: event.error ?? `HTTP ${event.status}`,
+      });
+    }
+  }
+
+  /** Sets the replica-count gauge for every known state (states not given are set to zero). */
+  setReplicaStates(labels: DeploymentLabels, counts: Record<string, number>): void {
+    const states = new Set<string>([...REPLICA_STATUSES, ...Object.keys(counts)]);
+    for (const state of states) {
+      this.#replicas.set({ app: labels.app, deployment: labels.deployment, state }, counts[state] ?? 0);
+    }
+  }
+
+  setOngoing(labels: ReplicaLabels, n: number): void {
+    this.#ongoing.set({ app: labels.app, deployment: labels.deployment, replica: labels.replica }, n);
+  }
+
+  /** Drops a stopped replica's series so dead replicas don't linger in /metrics. */
+  removeReplica(labels: ReplicaLabels): void {
+    this.#ongoing.remove({ app: labels.app, deployment: labels.deployment, replica: labels.replica });
+  }
+
+  setQueued(labels: DeploymentLabels, n: number): void {
+    this.#queued.set({ app: labels.app, deployment: labels.deployment }, n);
+  }
+
+  setAutoscalingTarget(labels: DeploymentLabels, targetReplicas: number): void {
+    this.#target.set({ app: labels.app, deployment: labels.deployment }, targetReplicas);
+  }
+
+  incReplicaRestart(labels: DeploymentLabels, n = 1): void {
+    this.#restarts.inc({ app: labels.app, deployment: labels.deployment }, n);
+  }
+
+  /**
+   * Derives the gauges from a status snapshot: replica counts, targets, queue lengths and
+   * per-replica in-flight counts. Series of deployments and replicas no longer in the snapshot
+   * are removed. Restart totals in the snapshot advance the restart counter by the difference.
+   */
+  observeStatus(snapshot: StatusSnapshot): void {
+    this.#replicas.reset();
+    this.#target.reset();
+    this.#queued.reset();
+    this.#ongoing.reset();
+    for (const app of snapshot.applications) {
+      for (const dep of app.deployments) {
+        const labels = { app: app.name, deployment: dep.name };
+        this.setReplicaStates(labels, dep.replicaStates);
+        this.setAutoscalingTarget(labels, dep.targetReplicas);
+        this.setQueued(labels, dep.queued ?? 0);
+        for (const r of dep.replicas ?? []) {
+          if (r.ongoing !== undefined) this.setOngoing({ ...labels, replica: r.id }, r.ongoing);
+        }
+        if (dep.restarts !== undefined) {
+          const key = `${app.name}#${dep.name}`;
+          const seen = this.#restartsSeen.get(key) ?? 0;
+          if (dep.restarts > seen) this.incReplicaRestart(labels, dep.restarts - seen);
+          this.#restartsSeen.set(key, dep.restarts);
+        }
+      }
+    }
+  }
+
+  /** The Prometheus text exposition. */
+  async metricsText(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  timeseries(): TimeseriesSnapshot {
+    const apps: Record<string, TimeseriesPoint[]> = {};
+    for (const [name, w] of this.#appWindows) apps[name] = w.series();
+    return {
+      bucketS: this.#window.bucketMs / 1000,
+      total: this.#window.series(),
+      apps,
+      lastMinute: this.#window.summary(60),
+    };
+  }
+
+  /** Newest first. */
+  recentErrors(): ErrorRecord[] {
+    return this.#errors.toArray();
+  }
+
+  #appWindow(app: string): RollingWindow | undefined {
+    let w = this.#appWindows.get(app);
+    if (!w && this.#appWindows.size < MAX_TRACKED_APPS) {
+      w = new RollingWindow(this.#windowOptions);
+      this.#appWindows.set(app, w);
+    }
+    return w;
+  }
+}

@@ -1,0 +1,76 @@
+// The status snapshot: one JSON-safe picture of a runtime (applications, deployments, replicas,
+// resources) that the dashboard, the `stingray status` command and the metrics gauges all read.
+// The serve layer produces it; observability code only consumes it through a provider function,
+// so it never reaches into controller internals.
+
+/** Replica lifecycle as reported (mirrors the control plane's states). */
+export type ReplicaStatus = "STARTING" | "RUNNING" | "UPDATING" | "RECOVERING" | "STOPPING" | "PENDING";
+
+export const REPLICA_STATUSES: readonly ReplicaStatus[] = [
+  "PENDING",
+  "STARTING",
+  "RUNNING",
+  "UPDATING",
+  "RECOVERING",
+  "STOPPING",
+];
+
+export interface ReplicaStatusInfo {
+  id: string;
+  state: ReplicaStatus | string;
+  /** Requests in flight on the replica. */
+  ongoing?: number;
+  gpuIds?: number[];
+  /** Reserved resources in user units, e.g. { CPU: 0.5 }. */
+  resources?: Record<string, number>;
+  /** Epoch ms when the replica was created. */
+  startedAt?: number;
+  /** Why a replica is pending or recovering (e.g. "not enough GPU: requested 1, available 0"). */
+  message?: string;
+}
+
+export interface DeploymentStatusInfo {
+  name: string;
+  /** e.g. UPDATING, HEALTHY, UNHEALTHY, DEPLOY_FAILED, UPSCALING, DOWNSCALING. */
+  status: string;
+  message?: string;
+  /** Replicas the controller is aiming for (autoscaling decision or numReplicas). */
+  targetReplicas: number;
+  /** Replica counts by state; states absent count zero. */
+  replicaStates: Record<string, number>;
+  replicas?: ReplicaStatusInfo[];
+  /** Requests waiting in the router for a free replica. */
+  queued?: number;
+  /** Replica restarts (crashes, failed health checks) since the deployment started. */
+  restarts?: number;
+  /** Resources one replica asks for, in user units. */
+  resourcesPerReplica?: Record<string, number>;
+}
+
+export interface ApplicationStatusInfo {
+  name: string;
+  routePrefix: string;
+  /** e.g. DEPLOYING, RUNNING, DEPLOY_FAILED, DELETING, UNHEALTHY. */
+  status: string;
+  message?: string;
+  ingressDeployment?: string;
+  deployments: DeploymentStatusInfo[];
+}
+
+export interface RuntimeStatusInfo {
+  /** Where the HTTP proxy listens, e.g. http://127.0.0.1:8000. */
+  address?: string;
+  pid?: number;
+  /** Epoch ms. */
+  startedAt?: number;
+  version?: string;
+  /** Node-wide logical resources: what exists and what is not reserved. */
+  resources?: { total: Record<string, number>; available: Record<string, number> };
+}
+
+export interface StatusSnapshot {
+  runtime: RuntimeStatusInfo;
+  applications: ApplicationStatusInfo[];
+}
+
+export type StatusProvider = () => StatusSnapshot | Promise<StatusSnapshot>;
