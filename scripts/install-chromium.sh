@@ -19,8 +19,9 @@ fi
 
 echo "install-chromium: installing Debian chromium with apt-get" >&2
 export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq >&2
-apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core >&2
+# Other setup steps may hold the dpkg lock (e.g. installing python3-torch): wait for it.
+apt-get -o DPkg::Lock::Timeout=900 update -qq >&2
+apt-get -o DPkg::Lock::Timeout=900 install -y -qq --no-install-recommends chromium fonts-dejavu-core >&2
 
 if ! "$CHROMIUM" --headless --no-sandbox --version >/dev/null 2>&1; then
   echo "install-chromium: $CHROMIUM was installed but does not run" >&2
