@@ -1,0 +1,64 @@
+// Who may use the admin API (deploy, shutdown). Policy:
+// - With an admin token configured, every admin request must carry `Authorization: Bearer
+//   <token>` (compared in constant time); the peer address does not matter.
+// - Without a token, only loopback peers (127.0.0.0/8, ::1) are allowed.
+// - Either way, a request with an Origin header is refused: the CLI never sends one, and browsers
+//   always do on POST, so a web page (or a DNS-rebinding attack) cannot drive the admin API.
+// The read-only endpoints (/metrics, dashboard, status) are not guarded here.
+
+import { timingSafeEqual, createHash } from "node:crypto";
+import type { NextFunction, Request, Response } from "express";
+
+export const ADMIN_FORBIDDEN = "STINGRAY_ERR_ADMIN_FORBIDDEN";
+export const ADMIN_UNAUTHORIZED = "STINGRAY_ERR_ADMIN_UNAUTHORIZED";
+
+export function isLoopbackAddress(address: string | undefined): boolean {
+  if (!address) return false;
+  const v4 = address.startsWith("::ffff:") ? address.slice(7) : address;
+  return v4.startsWith("127.") || address === "::1";
+}
+
+function sameSecret(given: string, expected: string): boolean {
+  // Hash first so lengths match and timing says nothing about the expected length.
+  const a = createHash("sha256").update(given).digest();
+  const b = createHash("sha256").update(expected).digest();
+  return timingSafeEqual(a, b);
+}
+
+export type AdminDecision = { ok: true } | { ok: false; status: 401 | 403; code: string; message: string };
+
+export function checkAdminAccess(input: {
+  remoteAddress: string | undefined;
+  authorization: string | undefined;
+  origin: string | undefined;
+  adminToken: string | undefined;
+}): AdminDecision {
+  if (input.origin !== undefined) {
+    return { ok: false, status: 403, code: ADMIN_FORBIDDEN, message: "the admin API does not accept browser requests (Origin header present)" };
+  }
+  if (input.adminToken) {
+    const m = /^Bearer\s+(\S+)\s*$/i.exec(input.authorization ?? "");
+    if (!m || !sameSecret(m[1]!, input.adminToken)) {
+      return { ok: false, status: 401, code: ADMIN_UNAUTHORIZED, message: "the admin API needs a valid admin token (Authorization: Bearer …)" };
+    }
+    return { ok: true };
+  }
+  if (!isLoopbackAddress(input.remoteAddress)) {
+    return { ok: false, status: 403, code: ADMIN_FORBIDDEN, message: "the admin API only accepts loopback clients unless an admin token is configured" };
+  }
+  return { ok: true };
+}
+
+export function adminGuard(adminToken: string | undefined) {
+  return function guard(req: Request, res: Response, next: NextFunction): void {
+    const decision = checkAdminAccess({
+      remoteAddress: req.socket.remoteAddress,
+      authorization: req.headers.authorization,
+      origin: req.headers.origin,
+      adminToken,
+    });
+    if (decision.ok) return next();
+    if (decision.status === 401) res.setHeader("WWW-Authenticate", 'Bearer realm="stingray-admin"');
+    res.status(decision.status).json({ error: { code: decision.code, message: decision.message } });
+  };
+}
