@@ -1,0 +1,143 @@
+// `mcpApp(factory, options)`: the MCP ingress. Serves MCP Streamable HTTP at <prefix>/mcp from a
+// per-request server factory, with the SDK v2:
+// - 2026-07-28 (stateless, server/discover, Mcp-Method/Mcp-Name checked against the body) through
+//   `createMcpHandler`;
+// - 2025 revisions (2025-11-25 back to 2024-11-05) statelessly by default (the same handler's
+//   legacy leg), or, with `sessions`, through per-session SDK transports that the proxy pins to
+//   one replica (see src/ingress/mcp/session-host.ts).
+//
+// The factory: `(ctx: McpFactoryContext) => McpServer | Server | Promise<…>`.
+// - `ctx.instance` is the replica's instance of the decorated class, so tools reach state loaded in
+//   its constructor and the deployment handles passed to it.
+// - `ctx.era` is "modern" (2026-07-28) or "legacy" (2025 revisions).
+// - `ctx.auth` is the authenticated identity (clientId, scopes; never the token) when the app has
+//   auth; tools also see it as `ctx.http.authInfo` (with an empty `token`).
+// - `ctx.requestId` is the proxy's request id (X-Request-ID).
+// It runs once per request, and once per session (at initialize) when sessions are on. Never
+// share one McpServer between calls: the SDK forbids it (CVE-2026-25536).
+
+import {
+  createMcpHandler,
+  isLegacyRequest,
+  type AuthInfo,
+  type McpHttpHandler,
+  type McpServer,
+  type Server,
+} from "@modelcontextprotocol/server";
+import { rawBodyOf } from "../ingress/http-bridge.ts";
+import { SESSION_HEADER, SessionHost } from "../ingress/mcp/session-host.ts";
+import { parseMcpAppOptions, type McpAppOptions, type McpProxyOptions } from "../ingress/options.ts";
+import type { AuthIdentity } from "../runtime/http-message.ts";
+import type { FetchHandler, IngressDefinition, IngressRequestContext } from "./ingress-definition.ts";
+
+export type { McpAppOptions, McpProxyOptions } from "../ingress/options.ts";
+
+export interface McpFactoryContext<T extends object = object> {
+  /** The replica's instance of the class decorated with `@ingress(mcpApp(...))`. */
+  instance: T;
+  era: "legacy" | "modern";
+  auth?: AuthIdentity;
+  requestId?: string;
+  /** The HTTP request being served (for sessions: the initialize request). */
+  request?: Request;
+}
+
+export type McpFactory<T extends object = object> = (
+  ctx: McpFactoryContext<T>,
+) => McpServer | Server | Promise<McpServer | Server>;
+
+export interface McpIngressDefinition extends IngressDefinition {
+  kind: "mcp";
+  proxyOptions: McpProxyOptions;
+}
+
+export const REQUEST_ID_HEADER = "x-request-id";
+
+export function mcpApp<T extends object = object>(factory: McpFactory<T>, options?: McpAppOptions): McpIngressDefinition {
+  if (typeof factory !== "function") {
+    throw new TypeError("mcpApp(factory): factory must be a function (ctx) => McpServer");
+  }
+  const proxyOptions = parseMcpAppOptions(options);
+  return {
+    kind: "mcp",
+    proxyOptions,
+    createHandler: (instance) => createMcpFetchHandler(factory as McpFactory, instance, proxyOptions),
+  };
+}
+
+function createMcpFetchHandler(factory: McpFactory, instance: object, o: McpProxyOptions): FetchHandler {
+  const build = (era: "legacy" | "modern", request: Request | undefined, authInfo: AuthInfo | undefined) =>
+    factory({
+      instance,
+      era,
+      auth: identityOf(authInfo),
+      requestId: request?.headers.get(REQUEST_ID_HEADER) ?? undefined,
+      request,
+    });
+  const handlerOptions = {
+    responseMode: o.responseMode,
+    keepAliveMs: o.keepAliveMs,
+    maxRequestBodySize: o.maxBodyBytes,
+  };
+
+  if (!o.sessions.enabled) {
+    const handler = createMcpHandler((ctx) => build(ctx.era, ctx.requestInfo, ctx.authInfo), {
+      ...handlerOptions,
+      legacy: "stateless",
+    });
+    return async (request, context) =>
+      handler.fetch(request, { authInfo: authInfoOf(context), parsedBody: await parsedBodyOf(request) });
+  }
+
+  const modern: McpHttpHandler = createMcpHandler((ctx) => build(ctx.era, ctx.requestInfo, ctx.authInfo), {
+    ...handlerOptions,
+    legacy: "reject",
+  });
+  const sessions = new SessionHost({
+    createServer: (request, authInfo) => build("legacy", request, authInfo),
+    idleTimeoutMs: o.sessions.idleTimeoutMs,
+    maxSessions: o.sessions.maxSessions,
+    resumable: o.sessions.resumable,
+    maxEventsPerSession: o.sessions.maxEventsPerSession,
+    retryIntervalMs: o.sessions.retryIntervalMs,
+    keepAliveMs: o.keepAliveMs,
+    jsonResponse: o.legacyJsonResponse,
+    maxBodyBytes: o.maxBodyBytes,
+  });
+  return async (request, context) => {
+    const authInfo = authInfoOf(context);
+    const parsedBody = await parsedBodyOf(request);
+    // Session operations and everything 2025-shaped go to the session host; the rest is modern.
+    if (request.headers.has(SESSION_HEADER) || request.method !== "POST") {
+      return sessions.handle(request, parsedBody, authInfo);
+    }
+    if (await isLegacyRequest(request, parsedBody, { maxRequestBodySize: o.maxBodyBytes })) {
+      return sessions.handle(request, parsedBody, authInfo);
+    }
+    return modern.fetch(request, { authInfo, parsedBody });
+  };
+}
+
+/** Parses the body once from the bytes the proxy sent; undefined lets the SDK read (and judge) it. */
+async function parsedBodyOf(request: Request): Promise<unknown> {
+  if (request.method !== "POST") return undefined;
+  const raw = rawBodyOf(request);
+  const text = raw ? Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString("utf8") : await request.clone().text();
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+function authInfoOf(context: IngressRequestContext): AuthInfo | undefined {
+  const auth = context.auth;
+  if (!auth) return undefined;
+  // The token stays in the proxy; handlers get the identity only.
+  return { token: "", clientId: auth.clientId, scopes: auth.scopes, ...(auth.extra ? { extra: auth.extra } : {}) };
+}
+
+function identityOf(authInfo: AuthInfo | undefined): AuthIdentity | undefined {
+  if (!authInfo) return undefined;
+  return { clientId: authInfo.clientId, scopes: authInfo.scopes, ...(authInfo.extra ? { extra: authInfo.extra } : {}) };
+}

@@ -1,0 +1,115 @@
+// The replica side of an HTTP request: rebuilds a web-standard Request from the message the proxy
+// sent, runs the ingress's fetch handler, and turns the Response into stream items (the head,
+// then body chunks as they are produced). Cancellation flows both ways: the call's signal aborts
+// the Request (so the handler stops its work), and a consumer that stops reading cancels the body.
+
+import type { FetchHandler } from "../deployments/ingress-definition.ts";
+import type { HttpResponseHead, HttpStreamItem, SerializedHttpRequest } from "../runtime/http-message.ts";
+
+const rawBodies = new WeakMap<Request, Uint8Array>();
+
+/**
+ * The request body bytes the proxy already buffered, when `request` came from the bridge. Lets the
+ * MCP ingress parse JSON once from bytes instead of draining the Request's stream.
+ */
+export function rawBodyOf(request: Request): Uint8Array | undefined {
+  return rawBodies.get(request);
+}
+
+export function toWebRequest(message: SerializedHttpRequest, signal: AbortSignal): Request {
+  const hasBody = message.body !== null && message.method !== "GET" && message.method !== "HEAD";
+  const init: RequestInit & { duplex?: "half" } = {
+    method: message.method,
+    headers: message.headers,
+    signal,
+  };
+  if (hasBody) init.body = message.body as Uint8Array<ArrayBuffer>;
+  const request = new Request(message.url, init);
+  if (hasBody) rawBodies.set(request, message.body!);
+  return request;
+}
+
+function headOf(response: Response): HttpResponseHead {
+  const headers: Array<[string, string]> = [];
+  response.headers.forEach((value, name) => {
+    headers.push([name, value]);
+  });
+  // fetch's Headers joins repeated Set-Cookie values with ", "; split them back.
+  const cookies = response.headers.getSetCookie?.() ?? [];
+  if (cookies.length > 1) {
+    const rest = headers.filter(([name]) => name !== "set-cookie");
+    return { status: response.status, headers: [...rest, ...cookies.map((c): [string, string] => ["set-cookie", c])] };
+  }
+  return { status: response.status, headers };
+}
+
+function internalErrorResponse(): Response {
+  return new Response(
+    JSON.stringify({ jsonrpc: "2.0", id: null, error: { code: -32603, message: "Internal error" } }),
+    { status: 500, headers: { "content-type": "application/json" } },
+  );
+}
+
+/**
+ * Runs one request through `handler` and yields its response. `callSignal` is the call's
+ * cancellation (client disconnect, timeout); it aborts the Request and ends the body stream even
+ * while the handler is idle between SSE events. A handler that throws answers 500 instead of
+ * failing the call, so one bad request never looks like a broken replica.
+ */
+export async function* serveHttp(
+  handler: FetchHandler,
+  message: SerializedHttpRequest,
+  callSignal: AbortSignal | undefined,
+): AsyncGenerator<HttpStreamItem, void, undefined> {
+  const controller = new AbortController();
+  let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
+  const onAbort = (): void => {
+    controller.abort(callSignal?.reason);
+    reader?.cancel(callSignal?.reason).catch(() => {});
+  };
+  if (callSignal?.aborted) return;
+  callSignal?.addEventListener("abort", onAbort, { once: true });
+  try {
+    const request = toWebRequest(message, controller.signal);
+    let response: Response;
+    try {
+      response = await handler(request, {
+        signal: controller.signal,
+        auth: message.auth,
+        requestId: message.requestId,
+      });
+    } catch (err) {
+      if (controller.signal.aborted) return;
+      reportHandlerError(err);
+      response = internalErrorResponse();
+    }
+    if (controller.signal.aborted) {
+      await response.body?.cancel().catch(() => {});
+      return;
+    }
+    yield headOf(response);
+    if (!response.body) return;
+    reader = response.body.getReader();
+    if (controller.signal.aborted) {
+      await reader.cancel().catch(() => {});
+      return;
+    }
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      if (value.byteLength > 0) yield value;
+    }
+  } finally {
+    callSignal?.removeEventListener("abort", onAbort);
+    // Reached on normal end, on error, and when the consumer return()s the generator: in every
+    // case the handler's work for this request is over.
+    if (!controller.signal.aborted) controller.abort();
+    reader?.cancel().catch(() => {});
+  }
+}
+
+function reportHandlerError(err: unknown): void {
+  // The replica keeps serving; the error goes to the replica's stderr for its operator.
+  const text = err instanceof Error ? (err.stack ?? err.message) : String(err);
+  process.stderr.write(`stingray ingress: handler failed: ${text}\n`);
+}

@@ -1,0 +1,211 @@
+// User options of an ingress (`mcpApp(factory, options)`, `fetchApp(create, options)`), validated
+// once at declaration time with zod so a typo fails where it was written, naming the option. The
+// normalized result is the definition's `proxyOptions`: the proxy reads it in the main thread, and
+// the replica side (sessions, response mode) reads the same object in the worker.
+
+import * as z from "zod";
+import { InvalidOptionsError } from "../errors.ts";
+import type { AuthIdentity } from "../runtime/http-message.ts";
+
+/** The SDK's own default body limit (4 MiB), so a request the SDK would take passes the proxy too. */
+export const DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024;
+export const DEFAULT_SESSION_IDLE_TIMEOUT_MS = 30 * 60_000;
+export const DEFAULT_MAX_SESSIONS = 10_000;
+export const DEFAULT_MAX_EVENTS_PER_SESSION = 1_000;
+
+/** Verifies a bearer token; returns the identity, or null/undefined when the token is not valid. */
+export type TokenVerifier = (
+  token: string,
+  request: { url: string; method: string },
+) => AuthIdentity | null | undefined | Promise<AuthIdentity | null | undefined>;
+
+export type StaticToken = string | { token: string; clientId?: string; scopes?: string[] };
+
+export interface AuthOptions {
+  /** Accepted tokens. A bare string token gets clientId "token-<n>" (its index), never the token. */
+  tokens?: StaticToken[];
+  /** Name of an environment variable holding more tokens, comma-separated (read when the proxy starts). */
+  tokensEnv?: string;
+  /** A custom verifier, tried after the static tokens. */
+  verify?: TokenVerifier;
+  /** Scopes every request must carry (403 insufficient_scope otherwise). */
+  requiredScopes?: string[];
+  /** RFC 9728 protected-resource metadata; when set, 401 challenges point clients at it. */
+  resourceMetadata?: {
+    authorizationServers: string[];
+    scopesSupported?: string[];
+    resourceName?: string;
+    resourceDocumentation?: string;
+  };
+}
+
+export interface SessionOptions {
+  /** A session unused for this long is closed in its replica (default 30 minutes). */
+  idleTimeoutMs?: number;
+  /** Sessions one replica holds at most; a further initialize is answered 503 (default 10,000). */
+  maxSessions?: number;
+  /** Keep each session's SSE events for `Last-Event-ID` resumption (default true). */
+  resumable?: boolean;
+  /** Events kept per session for resumption, oldest dropped first (default 1,000). */
+  maxEventsPerSession?: number;
+  /** SSE `retry:` hint sent to clients, in ms (SDK default when unset). */
+  retryIntervalMs?: number;
+}
+
+export interface McpAppOptions {
+  /** Path of the MCP endpoint under the application's route prefix (default "/mcp"). */
+  path?: string;
+  /**
+   * Legacy (2025-era) sessions with replica affinity: `false` (default) serves 2025 clients
+   * statelessly; `true` or an object mints an Mcp-Session-Id at initialize and pins the session to
+   * its replica (needed for server→client sampling/elicitation, GET streams and resumption).
+   */
+  sessions?: boolean | SessionOptions;
+  /** Response shaping for 2026-07-28 requests (default "auto": JSON unless the handler streams). */
+  responseMode?: "auto" | "sse" | "json";
+  /** Sessionful 2025 transport answers with JSON instead of SSE (drops notifications; default false). */
+  legacyJsonResponse?: boolean;
+  /** Largest accepted request body in bytes (default 4 MiB); larger → 413. */
+  maxBodyBytes?: number;
+  /** Deadline for one POST exchange in ms; past it the client gets an error and the replica stops. */
+  requestTimeoutMs?: number;
+  /** SSE keep-alive comment interval in ms (default 15,000; 0 disables). */
+  keepAliveMs?: number;
+  /** Host header names accepted (port-agnostic). Default: localhost names when bound to loopback. */
+  allowedHosts?: string[];
+  /** Origin hostnames accepted when a browser sends Origin. Default: localhost names. */
+  allowedOrigins?: string[];
+  auth?: AuthOptions;
+}
+
+export type FetchAppOptions = Pick<McpAppOptions, "maxBodyBytes" | "requestTimeoutMs" | "allowedHosts" | "allowedOrigins" | "auth">;
+
+/** Normalized options: what `proxyOptions` holds. A `type` (not interface) so it fits Record<string, unknown>. */
+export type McpProxyOptions = {
+  path: string;
+  sessions: Required<Omit<SessionOptions, "retryIntervalMs">> & { retryIntervalMs?: number; enabled: boolean };
+  responseMode: "auto" | "sse" | "json";
+  legacyJsonResponse: boolean;
+  maxBodyBytes: number;
+  requestTimeoutMs?: number;
+  keepAliveMs: number;
+  allowedHosts?: string[];
+  allowedOrigins?: string[];
+  auth?: AuthOptions;
+};
+
+export type FetchProxyOptions = Pick<McpProxyOptions, "maxBodyBytes" | "requestTimeoutMs" | "allowedHosts" | "allowedOrigins" | "auth">;
+
+const fn = <T>() => z.custom<T>((v) => typeof v === "function", { message: "must be a function" });
+const positiveInt = z.number().int().positive();
+
+const authSchema = z
+  .object({
+    tokens: z
+      .array(
+        z.union([
+          z.string().min(1),
+          z.object({ token: z.string().min(1), clientId: z.string().min(1).optional(), scopes: z.array(z.string()).optional() }).strict(),
+        ]),
+      )
+      .optional(),
+    tokensEnv: z.string().min(1).optional(),
+    verify: fn<TokenVerifier>().optional(),
+    requiredScopes: z.array(z.string().min(1)).optional(),
+    resourceMetadata: z
+      .object({
+        authorizationServers: z.array(z.url()).min(1),
+        scopesSupported: z.array(z.string()).optional(),
+        resourceName: z.string().optional(),
+        resourceDocumentation: z.url().optional(),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict()
+  .refine((a) => a.tokens !== undefined || a.tokensEnv !== undefined || a.verify !== undefined, {
+    message: "needs tokens, tokensEnv or verify",
+  });
+
+const sessionSchema = z
+  .object({
+    idleTimeoutMs: positiveInt.optional(),
+    maxSessions: positiveInt.optional(),
+    resumable: z.boolean().optional(),
+    maxEventsPerSession: positiveInt.optional(),
+    retryIntervalMs: positiveInt.optional(),
+  })
+  .strict();
+
+const hostList = z.array(z.string().min(1));
+
+const commonShape = {
+  maxBodyBytes: positiveInt.optional(),
+  requestTimeoutMs: positiveInt.optional(),
+  allowedHosts: hostList.optional(),
+  allowedOrigins: hostList.optional(),
+  auth: authSchema.optional(),
+};
+
+const mcpSchema = z
+  .object({
+    ...commonShape,
+    path: z
+      .string()
+      .regex(/^\/[A-Za-z0-9._~\-/]*[A-Za-z0-9._~-]$/, { message: 'must start with "/" and not end with "/"' })
+      .optional(),
+    sessions: z.union([z.boolean(), sessionSchema]).optional(),
+    responseMode: z.enum(["auto", "sse", "json"]).optional(),
+    legacyJsonResponse: z.boolean().optional(),
+    keepAliveMs: z.number().int().nonnegative().optional(),
+  })
+  .strict();
+
+const fetchSchema = z.object(commonShape).strict();
+
+function fail(where: string, error: z.ZodError): never {
+  const issue = error.issues[0]!;
+  const path = issue.path.map(String).join(".");
+  const option = issue.code === "unrecognized_keys" ? [path, ...issue.keys].filter(Boolean).join(".") : path;
+  const detail = issue.code === "unrecognized_keys" ? "is not a known option" : issue.message;
+  throw new InvalidOptionsError(`${where}: option "${option || "(options)"}" ${detail}`, { cause: error });
+}
+
+export function parseMcpAppOptions(input: McpAppOptions | undefined): McpProxyOptions {
+  const parsed = mcpSchema.safeParse(input ?? {});
+  if (!parsed.success) fail("mcpApp()", parsed.error);
+  const o = parsed.data;
+  const s = typeof o.sessions === "object" ? o.sessions : {};
+  return {
+    path: o.path ?? "/mcp",
+    sessions: {
+      enabled: o.sessions !== undefined && o.sessions !== false,
+      idleTimeoutMs: s.idleTimeoutMs ?? DEFAULT_SESSION_IDLE_TIMEOUT_MS,
+      maxSessions: s.maxSessions ?? DEFAULT_MAX_SESSIONS,
+      resumable: s.resumable ?? true,
+      maxEventsPerSession: s.maxEventsPerSession ?? DEFAULT_MAX_EVENTS_PER_SESSION,
+      ...(s.retryIntervalMs !== undefined ? { retryIntervalMs: s.retryIntervalMs } : {}),
+    },
+    responseMode: o.responseMode ?? "auto",
+    legacyJsonResponse: o.legacyJsonResponse ?? false,
+    maxBodyBytes: o.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
+    requestTimeoutMs: o.requestTimeoutMs,
+    keepAliveMs: o.keepAliveMs ?? 15_000,
+    allowedHosts: o.allowedHosts,
+    allowedOrigins: o.allowedOrigins,
+    auth: o.auth as AuthOptions | undefined,
+  };
+}
+
+export function parseFetchAppOptions(input: FetchAppOptions | undefined): FetchProxyOptions {
+  const parsed = fetchSchema.safeParse(input ?? {});
+  if (!parsed.success) fail("fetchApp()", parsed.error);
+  const o = parsed.data;
+  return {
+    maxBodyBytes: o.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
+    requestTimeoutMs: o.requestTimeoutMs,
+    allowedHosts: o.allowedHosts,
+    allowedOrigins: o.allowedOrigins,
+    auth: o.auth as AuthOptions | undefined,
+  };
+}
