@@ -41,9 +41,8 @@
     if (s) return "badge s-bad";
     return "badge";
   }
-  function fmtMs(v) {
-    if (v === null || v === undefined) return "—";
-    return v >= 100 ? Math.round(v) + " ms" : v.toFixed(1) + " ms";
+  function fmtNum(v) {
+    return v >= 100 ? String(Math.round(v)) : v.toFixed(1);
   }
   function fmtDuration(ms) {
     const s = Math.max(0, Math.floor(ms / 1000));
@@ -140,7 +139,7 @@
     lastSeries = data;
     const lm = data.lastMinute || {};
     setText("card-rate", (lm.ratePerS ?? 0).toFixed(2));
-    setText("card-latency", fmtMs(lm.p50Ms) + " / " + fmtMs(lm.p95Ms));
+    setText("card-latency", lm.p50Ms == null ? "—" : fmtNum(lm.p50Ms) + " / " + fmtNum(lm.p95Ms) + " ms");
     setText("card-errors", String(lm.errors ?? 0));
     drawCharts();
     renderErrors(data.recentErrors || []);
@@ -223,7 +222,8 @@
   function niceMax(v) {
     if (!(v > 0)) return 1;
     const mag = Math.pow(10, Math.floor(Math.log10(v)));
-    for (const m of [1, 2, 2.5, 5, 10]) if (v <= m * mag) return m * mag;
+    // Multiples that split into four readable ticks (0.25, 0.5, 1, 1.5, 2, 2.5 of the magnitude).
+    for (const m of [1, 2, 4, 6, 8, 10]) if (v <= m * mag) return m * mag;
     return 10 * mag;
   }
 

@@ -4,7 +4,7 @@
 import type { AddressInfo } from "node:net";
 import type { Server } from "node:http";
 import express from "express";
-import { RuntimeMetrics } from "../../../src/observability/metrics.ts";
+import { RuntimeMetrics, type RuntimeMetricsOptions } from "../../../src/observability/metrics.ts";
 import { createObservabilityRouter, type AdminActions } from "../../../src/observability/http.ts";
 import type { StatusSnapshot } from "../../../src/observability/status.ts";
 
@@ -66,11 +66,13 @@ export interface FakeRuntime {
   close(): Promise<void>;
 }
 
-export async function startFakeRuntime(options: { admin?: AdminActions; adminToken?: string } = {}): Promise<FakeRuntime> {
-  const metrics = new RuntimeMetrics();
+export async function startFakeRuntime(
+  options: { admin?: AdminActions; adminToken?: string; metrics?: RuntimeMetricsOptions } = {},
+): Promise<FakeRuntime> {
+  const metrics = new RuntimeMetrics(options.metrics);
   const state = { snapshot: sampleSnapshot() };
   const app = express();
-  app.use(createObservabilityRouter({ metrics, status: () => state.snapshot, ...options }));
+  app.use(createObservabilityRouter({ metrics, status: () => state.snapshot, admin: options.admin, adminToken: options.adminToken }));
   const server: Server = await new Promise((resolve) => {
     const s = app.listen(0, "127.0.0.1", () => resolve(s));
   });
