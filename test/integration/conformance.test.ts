@@ -1,0 +1,107 @@
+// The official MCP conformance suite, run for the 2025-11-25 and the 2026-07-28 requirement sets:
+// first against the fixture served directly by the SDK (the baseline), then against the same
+// fixture deployed with two replicas behind the stingray proxy. Every scenario a revision
+// requires must pass; the counts are printed for the record.
+
+import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  describeFailures,
+  ensureConformanceTools,
+  runConformance,
+  summarize,
+  type ConformanceReport,
+  type Requirements,
+} from "../fixtures/conformance-runner.ts";
+import { startStandaloneConformanceServer, type StandaloneConformanceServer } from "../fixtures/conformance-standalone.ts";
+
+const REVISIONS: Requirements[] = ["2025-11-25", "2026-07-28"];
+// Installing the tools on a cold cache and two suite runs on a busy 2-core machine.
+const SUITE_TIMEOUT_MS = 300_000;
+
+function expectAllRequiredPassed(report: ConformanceReport): void {
+  console.log(`[conformance] ${summarize(report)}`);
+  // A frozen requirements file with no server scenarios would make this test vacuous.
+  expect(report.required.length).toBeGreaterThan(20);
+  expect(describeFailures(report)).toEqual([]);
+  expect(report.results.size).toBe(report.required.length);
+}
+
+// Names the scenarios call. The suite cannot tell a missing tool from a failing one in every case
+// (an unknown tool is an isError result with text content), so their presence is checked here.
+const EXPECTED = {
+  tools: [
+    "test_simple_text", "test_image_content", "test_audio_content", "test_embedded_resource",
+    "test_multiple_content_types", "test_tool_with_logging", "test_tool_with_progress",
+    "test_error_handling", "test_sampling", "test_elicitation", "test_elicitation_sep1034_defaults",
+    "test_elicitation_sep1330_enums", "test_reconnection", "json_schema_2020_12_tool",
+    "test_missing_capability", "test_streaming_elicitation", "test_logging_tool",
+    "test_trigger_tool_change", "test_trigger_prompt_change", "test_input_required_result_elicitation",
+    "test_input_required_result_sampling", "test_input_required_result_list_roots",
+    "test_input_required_result_request_state", "test_input_required_result_multiple_inputs",
+    "test_input_required_result_multi_round", "test_input_required_result_tampered_state",
+    "test_input_required_result_capabilities",
+  ],
+  prompts: [
+    "test_simple_prompt", "test_prompt_with_arguments", "test_prompt_with_embedded_resource",
+    "test_prompt_with_image", "test_input_required_result_prompt",
+  ],
+  resources: ["test://static-text", "test://static-binary", "test://watched-resource"],
+  templates: ["test://template/{id}/data"],
+};
+
+async function expectFixturesListed(url: string, era: "legacy" | "modern"): Promise<void> {
+  const client = new Client(
+    { name: "stingray-conformance-test", version: "1.0.0" },
+    era === "modern" ? { versionNegotiation: { mode: { pin: "2026-07-28" } } } : {},
+  );
+  const transport = new StreamableHTTPClientTransport(new URL(url));
+  await client.connect(transport);
+  try {
+    // 2025 sessions are sticky to one replica; 2026-07-28 is stateless.
+    expect(transport.sessionId !== undefined).toBe(era === "legacy");
+    const tools = (await client.listTools()).tools.map((t) => t.name);
+    const prompts = (await client.listPrompts()).prompts.map((p) => p.name);
+    const resources = (await client.listResources()).resources.map((r) => r.uri);
+    const templates = (await client.listResourceTemplates()).resourceTemplates.map((t) => t.uriTemplate);
+    expect(tools).toEqual(expect.arrayContaining(EXPECTED.tools));
+    expect(prompts).toEqual(expect.arrayContaining(EXPECTED.prompts));
+    expect(resources).toEqual(expect.arrayContaining(EXPECTED.resources));
+    expect(templates).toEqual(expect.arrayContaining(EXPECTED.templates));
+  } finally {
+    await transport.terminateSession?.().catch(() => {});
+    await client.close();
+  }
+}
+
+let node22: string;
+
+beforeAll(async () => {
+  ({ node22 } = await ensureConformanceTools());
+}, SUITE_TIMEOUT_MS);
+
+describe("conformance fixture served directly by the SDK", () => {
+  let server: StandaloneConformanceServer;
+
+  beforeAll(async () => {
+    server = await startStandaloneConformanceServer();
+  });
+  afterAll(async () => {
+    await server?.close();
+  });
+
+  it("lists every fixture the scenarios call, in both eras", async () => {
+    await expectFixturesListed(server.url, "legacy");
+    await expectFixturesListed(server.url, "modern");
+  });
+
+  for (const revision of REVISIONS) {
+    it(
+      `passes every required ${revision} server scenario`,
+      async () => {
+        expectAllRequiredPassed(await runConformance(node22, server.url, revision));
+      },
+      SUITE_TIMEOUT_MS,
+    );
+  }
+});
