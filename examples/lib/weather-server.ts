@@ -12,7 +12,7 @@
 // - A null NWS field prints the tutorial's default ("No specific instructions provided") rather than
 //   Python's "None".
 
-import { McpServer, type CallToolResult, type McpRequestContext } from "@modelcontextprotocol/server";
+import { McpServer, type CallToolResult } from "@modelcontextprotocol/server";
 import * as z from "zod";
 import { NwsClient, NwsError, nwsOptionsFromEnv, type NwsClientOptions } from "./nws.ts";
 
@@ -51,13 +51,17 @@ const forecastInput = z.object({
     .describe("Longitude of the location"),
 });
 
-/** Builds one server per request from NWS_API_BASE / NWS_TIMEOUT_MS in the environment. */
-export function buildWeatherServer(_ctx?: McpRequestContext): McpServer {
+/**
+ * Builds one server per request from NWS_API_BASE / NWS_TIMEOUT_MS in the environment. The context
+ * (stingray's McpFactoryContext or the SDK's McpRequestContext) is not needed: the tools are the
+ * same for every era and caller.
+ */
+export function buildWeatherServer(_ctx?: unknown): McpServer {
   return createWeatherServer(new NwsClient(nwsOptionsFromEnv()));
 }
 
 /** A factory bound to fixed NWS options (tests, or an app that configures NWS in code). */
-export function createWeatherServerFactory(options: NwsClientOptions = {}): (ctx?: McpRequestContext) => McpServer {
+export function createWeatherServerFactory(options: NwsClientOptions = {}): (ctx?: unknown) => McpServer {
   const nws = new NwsClient(options);
   return () => createWeatherServer(nws);
 }
