@@ -1,0 +1,235 @@
+// The message protocol between a replica's main-thread actor and its worker thread. Everything
+// travels over ONE long-lived MessagePort per replica, so a stream's items and its end marker (and
+// a call's result) arrive in the order they were sent. Messages are a discriminated union on
+// `type` with a per-direction request id, in the style of Temporal's threaded VM.
+//
+// Streams are flow-controlled by credit: the producer sends at most STREAM_WINDOW items ahead of
+// what the consumer has taken and waits for a `credit` message before sending more, so a slow
+// HTTP client cannot make the other thread buffer a whole response.
+//
+// This module is imported on both sides of the port; it holds no thread-specific state.
+
+import type { MessagePort } from "node:worker_threads";
+import type { SerializedError } from "../errors.ts";
+import type { DeploymentId } from "./ids.ts";
+
+/** Items a producer may send beyond what the consumer has taken. */
+export const STREAM_WINDOW = 64;
+
+/** Everything the worker needs to build the replica (a clone-safe ReplicaSpec, minus `upcall`). */
+export interface ReplicaInit {
+  replicaId: string;
+  appName: string;
+  deploymentName: string;
+  modulePath: string;
+  exportName: string;
+  initArgs: unknown[];
+  /** `reconfigure(userConfig)` runs after init only when this is true (undefined is a valid config). */
+  hasUserConfig: boolean;
+  userConfig?: unknown;
+  maxOngoingRequests: number;
+  gpuIds: number[];
+  resources: Record<string, number>;
+}
+
+/** The argument of the one long-lived piscina task that hosts a replica. */
+export interface ActorTask {
+  port: MessagePort;
+  init: ReplicaInit;
+}
+
+/** Why a call was cancelled; the worker aborts the call's signal with the matching error. */
+export type CancelReason = "cancelled" | "timeout";
+
+/** Which step of replica start-up failed (named in the ReplicaStartError's message). */
+export type StartPhase = "import" | "resolve-class" | "constructor" | "init" | "reconfigure";
+
+/** Main thread → worker. `id` names a call the main thread started. */
+export type ToReplica =
+  | { type: "call"; id: number; method: string; args: unknown[]; stream: boolean }
+  | { type: "cancel"; id: number; reason: CancelReason }
+  | { type: "credit"; id: number; n: number }
+  | UpcallReply;
+
+/** Answers to upcalls; `id` names an upcall the worker started. */
+export type UpcallReply =
+  | { type: "upcall-result"; id: number; value: unknown }
+  | { type: "upcall-error"; id: number; error: SerializedError }
+  | { type: "upcall-item"; id: number; value: unknown }
+  | { type: "upcall-end"; id: number };
+
+/** Worker → main thread. */
+export type FromReplica =
+  | { type: "ready"; methods: string[] }
+  | { type: "start-failed"; phase: StartPhase; error: SerializedError }
+  | { type: "result"; id: number; value: unknown }
+  | { type: "error"; id: number; error: SerializedError }
+  | { type: "item"; id: number; value: unknown }
+  | { type: "end"; id: number }
+  | UpcallRequest;
+
+/** A handle call made inside the replica, forwarded to the main thread's CallTransport. */
+export type UpcallRequest =
+  | {
+      type: "upcall";
+      id: number;
+      target: DeploymentId;
+      method: string;
+      args: unknown[];
+      stream: boolean;
+      timeoutMs?: number;
+    }
+  | { type: "upcall-cancel"; id: number }
+  | { type: "upcall-credit"; id: number; n: number };
+
+/**
+ * The consumer half of a flow-controlled stream: items pushed from the port are queued and handed
+ * to one async iterator; taking items grants credit back to the producer; `return()` cancels.
+ */
+export class StreamReceiver<T = unknown> implements AsyncIterator<T> {
+  readonly #grant: (n: number) => void;
+  readonly #cancel: () => void;
+  #state: "open" | "ended" | "failed" | "returned" = "open";
+  #items: T[] = [];
+  #head = 0;
+  #error: Error | undefined;
+  #waiter: { resolve: (r: IteratorResult<T>) => void; reject: (err: Error) => void } | undefined;
+  #taken = 0;
+
+  /**
+   * @param grant sends credit for `n` more items to the producer.
+   * @param cancel tells the producer to stop (the consumer left early).
+   */
+  constructor(grant: (n: number) => void, cancel: () => void) {
+    this.#grant = grant;
+    this.#cancel = cancel;
+  }
+
+  /** Whether the producer can still send (not ended, failed or returned). */
+  get open(): boolean {
+    return this.#state === "open";
+  }
+
+  push(item: T): void {
+    if (this.#state !== "open") return;
+    const waiter = this.#waiter;
+    if (waiter) {
+      this.#waiter = undefined;
+      this.#took();
+      waiter.resolve({ value: item, done: false });
+    } else {
+      this.#items.push(item);
+    }
+  }
+
+  /** The producer finished; queued items are still delivered first. */
+  end(): void {
+    if (this.#state !== "open") return;
+    this.#state = "ended";
+    this.#settleWaiter();
+  }
+
+  /** Fails an open stream: queued items are dropped and the pending or next `next()` rejects once. */
+  fail(err: Error): void {
+    if (this.#state !== "open") return;
+    this.#state = "failed";
+    this.#error = err;
+    this.#items = [];
+    this.#head = 0;
+    this.#settleWaiter();
+  }
+
+  next(): Promise<IteratorResult<T>> {
+    if (this.#head < this.#items.length) {
+      const value = this.#items[this.#head]!;
+      this.#items[this.#head++] = undefined as T;
+      if (this.#head === this.#items.length) {
+        this.#items = [];
+        this.#head = 0;
+      }
+      this.#took();
+      return Promise.resolve({ value, done: false });
+    }
+    if (this.#error) {
+      const err = this.#error;
+      // Report the failure once; later calls see a finished iterator, as with a generator.
+      this.#error = undefined;
+      return Promise.reject(err);
+    }
+    if (this.#state !== "open") return Promise.resolve({ value: undefined, done: true });
+    if (this.#waiter) return Promise.reject(new TypeError("next() called while a previous next() is pending"));
+    return new Promise((resolve, reject) => {
+      this.#waiter = { resolve, reject };
+    });
+  }
+
+  return(): Promise<IteratorResult<T>> {
+    const wasOpen = this.#state === "open";
+    this.#state = "returned";
+    this.#items = [];
+    this.#head = 0;
+    this.#error = undefined;
+    this.#settleWaiter();
+    if (wasOpen) this.#cancel();
+    return Promise.resolve({ value: undefined, done: true });
+  }
+
+  #settleWaiter(): void {
+    const waiter = this.#waiter;
+    if (!waiter || this.#head < this.#items.length) return;
+    this.#waiter = undefined;
+    if (this.#error) {
+      const err = this.#error;
+      this.#error = undefined;
+      waiter.reject(err);
+    } else {
+      waiter.resolve({ value: undefined, done: true });
+    }
+  }
+
+  #took(): void {
+    if (this.#state !== "open") return;
+    if (++this.#taken >= STREAM_WINDOW / 2) {
+      const n = this.#taken;
+      this.#taken = 0;
+      this.#grant(n);
+    }
+  }
+}
+
+/**
+ * The producer half: tracks how many items may still be sent and lets the sender wait for credit.
+ * `close()` wakes a waiting sender so a cancelled stream does not hang on credit.
+ */
+export class StreamCredit {
+  #available = STREAM_WINDOW;
+  #wake: (() => void) | undefined;
+
+  /** Resolves once an item may be sent (immediately while credit is left). */
+  ready(): Promise<void> | undefined {
+    if (this.#available > 0) return undefined;
+    return new Promise((resolve) => {
+      this.#wake = resolve;
+    });
+  }
+
+  spend(): void {
+    this.#available--;
+  }
+
+  grant(n: number): void {
+    this.#available += n;
+    this.#release();
+  }
+
+  close(): void {
+    this.#available = Number.POSITIVE_INFINITY;
+    this.#release();
+  }
+
+  #release(): void {
+    const wake = this.#wake;
+    this.#wake = undefined;
+    wake?.();
+  }
+}

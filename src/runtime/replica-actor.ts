@@ -1,0 +1,435 @@
+// The main-thread proxy for one replica living in its own worker thread — the ONLY module that
+// touches piscina. Design (measured, see DESIGN.md §3):
+//   - one piscina pool per replica with exactly one thread, `atomics: 'disabled'` (the default
+//     freezes idle workers in Atomics.wait, stopping their timers and sockets);
+//   - piscina owns the thread's lifecycle through ONE long-lived task per replica (worker-entry's
+//     `runActor`), handed the replica's MessagePort; every call, result, stream item, cancel and
+//     upcall travels over that single ordered port, which is ~3x cheaper than a piscina task per
+//     call and keeps a stream's items ahead of its end;
+//   - that task settling, or the pool's error event, means the thread is gone: death is final for
+//     this replica (piscina would silently start a fresh thread; minThreads 0 and destroying the
+//     pool prevent it), every call in flight rejects with ReplicaDiedError, listeners hear once;
+//   - calls are never cancelled by aborting piscina tasks (that kills the thread): a `cancel`
+//     message aborts the call's signal in the worker and returns its async generator.
+// A cancelled call rejects at once but keeps counting in `ongoing` until the worker reports that
+// the method actually finished, because until then it still occupies the replica.
+
+import { MessageChannel, type MessagePort } from "node:worker_threads";
+import { fileURLToPath } from "node:url";
+import { Piscina } from "piscina";
+import {
+  CancelledError,
+  InvalidOptionsError,
+  MethodNotFoundError,
+  ReplicaBusyError,
+  ReplicaDiedError,
+  ReplicaStartError,
+  ReplicaStoppedError,
+  TimeoutError,
+  deserializeError,
+} from "../errors.ts";
+import type { CallOptions } from "./call.ts";
+import type { ReplicaId } from "./ids.ts";
+import {
+  StreamReceiver,
+  type ActorTask,
+  type CancelReason,
+  type FromReplica,
+  type ReplicaInit,
+  type StartPhase,
+  type ToReplica,
+} from "./protocol.ts";
+import type { ReplicaActor, ReplicaDeath, ReplicaFactory, ReplicaSpec } from "./replica.ts";
+import { UpcallServer } from "./upcall-server.ts";
+
+const BOOTSTRAP = fileURLToPath(new URL("./worker-bootstrap.mjs", import.meta.url));
+const DEFAULT_GRACEFUL_TIMEOUT_MS = 20_000;
+
+export type ReplicaActorState = "NEW" | "STARTING" | "RUNNING" | "STOPPING" | "STOPPED" | "DEAD";
+
+interface PendingCall {
+  method: string;
+  /** Set for stream calls; unary calls settle through resolve/reject. */
+  receiver: StreamReceiver | undefined;
+  resolve: ((value: unknown) => void) | undefined;
+  reject: ((err: Error) => void) | undefined;
+  /** The caller has been answered (cancel, timeout); we only wait for the worker to finish. */
+  detached: boolean;
+  timer: NodeJS.Timeout | undefined;
+  signal: AbortSignal | undefined;
+  onAbort: (() => void) | undefined;
+}
+
+const PHASE_TEXT: Record<StartPhase, string> = {
+  import: "importing its module failed",
+  "resolve-class": "its class was not found",
+  constructor: "its constructor threw",
+  init: "its init() failed",
+  reconfigure: "reconfigure(userConfig) failed",
+};
+
+export class PiscinaReplicaActor implements ReplicaActor {
+  readonly id: ReplicaId;
+  readonly #spec: ReplicaSpec;
+  #state: ReplicaActorState = "NEW";
+  #pool: Piscina | undefined;
+  #port: MessagePort | undefined;
+  #methods: ReadonlySet<string> = new Set();
+  readonly #calls = new Map<number, PendingCall>();
+  #nextId = 1;
+  #upcalls: UpcallServer | undefined;
+  #starting: { resolve: () => void; reject: (err: Error) => void } | undefined;
+  #drained: (() => void) | undefined;
+  #stopping: Promise<void> | undefined;
+  readonly #deathListeners: Array<(death: ReplicaDeath) => void> = [];
+
+  constructor(spec: ReplicaSpec) {
+    if (!Number.isInteger(spec.maxOngoingRequests) || spec.maxOngoingRequests < 1) {
+      throw new InvalidOptionsError(`maxOngoingRequests must be a whole number >= 1, got ${spec.maxOngoingRequests}`);
+    }
+    if (spec.memoryMb !== undefined && !(Number.isFinite(spec.memoryMb) && spec.memoryMb > 0)) {
+      throw new InvalidOptionsError(`memoryMb must be a number > 0, got ${spec.memoryMb}`);
+    }
+    this.id = spec.replicaId;
+    this.#spec = spec;
+  }
+
+  get state(): ReplicaActorState {
+    return this.#state;
+  }
+
+  get ongoing(): number {
+    return this.#calls.size;
+  }
+
+  get methods(): ReadonlySet<string> {
+    return this.#methods;
+  }
+
+  start(): Promise<void> {
+    if (this.#state !== "NEW") return Promise.reject(new ReplicaStartError(`replica ${this.id} was already started`));
+    this.#state = "STARTING";
+    const spec = this.#spec;
+    const init: ReplicaInit = {
+      replicaId: spec.replicaId,
+      appName: spec.appName,
+      deploymentName: spec.deploymentName,
+      modulePath: spec.modulePath,
+      exportName: spec.exportName,
+      initArgs: spec.initArgs,
+      hasUserConfig: spec.userConfig !== undefined,
+      userConfig: spec.userConfig,
+      maxOngoingRequests: spec.maxOngoingRequests,
+      gpuIds: [...spec.gpuIds],
+      resources: { ...spec.resources },
+    };
+    try {
+      // Fail here, clearly, rather than inside piscina after the thread started.
+      structuredClone(init);
+    } catch (err) {
+      this.#state = "DEAD";
+      return Promise.reject(
+        new ReplicaStartError(`replica ${this.id}: initArgs and userConfig must be structured-clone safe`, { cause: err }),
+      );
+    }
+
+    const { port1, port2 } = new MessageChannel();
+    this.#port = port1;
+    this.#upcalls = new UpcallServer(spec.upcall, (msg) => port1.postMessage(msg));
+    port1.on("message", (msg: FromReplica) => this.#onMessage(msg));
+
+    const pool = new Piscina({
+      filename: BOOTSTRAP,
+      minThreads: 0, // never respawn a dead replica's thread
+      maxThreads: 1,
+      idleTimeout: Number.POSITIVE_INFINITY,
+      concurrentTasksPerWorker: 1,
+      atomics: "disabled",
+      ...(spec.memoryMb !== undefined ? { resourceLimits: { maxOldGenerationSizeMb: spec.memoryMb } } : {}),
+    });
+    this.#pool = pool;
+    pool.on("error", (err: Error) => this.#onThreadGone(err));
+    const task: ActorTask = { port: port2, init };
+    pool.run(task, { transferList: [port2] }).then(
+      () => this.#onThreadGone(new Error("the replica's thread finished on its own")),
+      (err: Error) => this.#onThreadGone(err),
+    );
+    return new Promise((resolve, reject) => {
+      this.#starting = { resolve, reject };
+    });
+  }
+
+  call(method: string, args: unknown[], options?: CallOptions): Promise<unknown> {
+    const refused = this.#refuse(method, options);
+    if (refused) return Promise.reject(refused);
+    const id = this.#nextId++;
+    return new Promise((resolve, reject) => {
+      const pending: PendingCall = {
+        method, receiver: undefined, resolve, reject, detached: false,
+        timer: undefined, signal: undefined, onAbort: undefined,
+      };
+      this.#begin(id, pending, args, false, options);
+    });
+  }
+
+  /** The call starts on the first `next()`, like calling an async generator function. */
+  stream(method: string, args: unknown[], options?: CallOptions): AsyncIterable<unknown> {
+    let iterated = false;
+    return {
+      [Symbol.asyncIterator]: (): AsyncIterator<unknown> => {
+        if (iterated) throw new TypeError("a replica stream can be iterated only once");
+        iterated = true;
+        const id = this.#nextId++;
+        const receiver = new StreamReceiver(
+          (n) => this.#post({ type: "credit", id, n }),
+          () => this.#cancel(id, "cancelled", false),
+        );
+        const refused = this.#refuse(method, options);
+        if (refused) {
+          receiver.fail(refused);
+          return receiver;
+        }
+        const pending: PendingCall = {
+          method, receiver, resolve: undefined, reject: undefined, detached: false,
+          timer: undefined, signal: undefined, onAbort: undefined,
+        };
+        this.#begin(id, pending, args, true, options);
+        return receiver;
+      },
+    };
+  }
+
+  onDeath(listener: (death: ReplicaDeath) => void): void {
+    this.#deathListeners.push(listener);
+  }
+
+  stop(options?: { gracefulTimeoutMs?: number }): Promise<void> {
+    if (this.#stopping) return this.#stopping;
+    const timeoutMs = options?.gracefulTimeoutMs ?? DEFAULT_GRACEFUL_TIMEOUT_MS;
+    this.#stopping = this.#stop(timeoutMs);
+    return this.#stopping;
+  }
+
+  async #stop(timeoutMs: number): Promise<void> {
+    if (this.#state === "NEW" || this.#state === "DEAD") {
+      this.#state = this.#state === "NEW" ? "STOPPED" : this.#state;
+      return;
+    }
+    if (this.#state === "STARTING") {
+      this.#state = "STOPPED";
+      this.#starting?.reject(
+        new ReplicaStartError(`replica ${this.id} was stopped before it finished starting`, {
+          cause: new ReplicaStoppedError("stopped while starting"),
+        }),
+      );
+      this.#starting = undefined;
+      await this.#teardown();
+      return;
+    }
+    this.#state = "STOPPING";
+    if (this.#calls.size > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      await new Promise<void>((resolve) => {
+        this.#drained = resolve;
+        timer = setTimeout(resolve, timeoutMs);
+      });
+      clearTimeout(timer);
+      this.#drained = undefined;
+    }
+    if (this.#state !== "STOPPING") return; // it died while draining
+    this.#state = "STOPPED";
+    this.#failAll(() => new ReplicaStoppedError(`replica ${this.id} was stopped before the call finished`));
+    await this.#teardown();
+  }
+
+  /** Why a new call cannot start, or undefined when it can. */
+  #refuse(method: string, options: CallOptions | undefined): Error | undefined {
+    if (this.#state !== "RUNNING") {
+      if (this.#state === "DEAD") return new ReplicaDiedError(`replica ${this.id} is dead`);
+      return new ReplicaStoppedError(`replica ${this.id} is not accepting calls (${this.#state})`);
+    }
+    if (!this.#methods.has(method)) {
+      return new MethodNotFoundError(`${this.#spec.deploymentName} has no method "${method}"`);
+    }
+    if (this.#calls.size >= this.#spec.maxOngoingRequests) {
+      return new ReplicaBusyError(
+        `replica ${this.id} is at its limit of ${this.#spec.maxOngoingRequests} ongoing requests`,
+      );
+    }
+    if (options?.signal?.aborted) return new CancelledError();
+    return undefined;
+  }
+
+  #begin(id: number, pending: PendingCall, args: unknown[], stream: boolean, options: CallOptions | undefined): void {
+    try {
+      this.#port!.postMessage({ type: "call", id, method: pending.method, args, stream } satisfies ToReplica);
+    } catch (err) {
+      const error = new TypeError(
+        `the arguments of ${pending.method}() must be structured-clone safe: ${(err as Error).message}`,
+        { cause: err },
+      );
+      if (pending.receiver) pending.receiver.fail(error);
+      else pending.reject!(error);
+      return;
+    }
+    this.#calls.set(id, pending);
+    const signal = options?.signal;
+    if (signal) {
+      pending.signal = signal;
+      pending.onAbort = () => this.#cancel(id, "cancelled", true);
+      signal.addEventListener("abort", pending.onAbort, { once: true });
+    }
+    const timeoutMs = options?.timeoutMs;
+    if (timeoutMs !== undefined) {
+      pending.timer = setTimeout(() => this.#cancel(id, "timeout", true), timeoutMs);
+    }
+  }
+
+  /** Answers the caller now and tells the worker; the slot frees when the worker finishes. */
+  #cancel(id: number, reason: CancelReason, answerCaller: boolean): void {
+    const pending = this.#calls.get(id);
+    if (!pending || pending.detached) return;
+    pending.detached = true;
+    detach(pending);
+    this.#post({ type: "cancel", id, reason });
+    if (!answerCaller) return;
+    const err =
+      reason === "timeout"
+        ? new TimeoutError(`the call to ${pending.method}() on replica ${this.id} timed out`)
+        : new CancelledError(`the call to ${pending.method}() was cancelled`);
+    if (pending.receiver) pending.receiver.fail(err);
+    else pending.reject!(err);
+  }
+
+  #onMessage(msg: FromReplica): void {
+    switch (msg.type) {
+      case "result": {
+        const pending = this.#finish(msg.id);
+        if (pending && !pending.detached) pending.resolve!(msg.value);
+        return;
+      }
+      case "item":
+        this.#calls.get(msg.id)?.receiver?.push(msg.value);
+        return;
+      case "end": {
+        const pending = this.#finish(msg.id);
+        if (pending && !pending.detached) pending.receiver!.end();
+        return;
+      }
+      case "error": {
+        const pending = this.#finish(msg.id);
+        if (!pending || pending.detached) return;
+        const err = deserializeError(msg.error);
+        if (pending.receiver) pending.receiver.fail(err);
+        else pending.reject!(err);
+        return;
+      }
+      case "ready":
+        if (this.#state !== "STARTING") return;
+        this.#methods = new Set(msg.methods);
+        this.#state = "RUNNING";
+        this.#starting?.resolve();
+        this.#starting = undefined;
+        return;
+      case "start-failed": {
+        if (this.#state !== "STARTING") return;
+        this.#state = "DEAD";
+        const cause = deserializeError(msg.error);
+        this.#starting?.reject(
+          new ReplicaStartError(
+            `replica ${this.id} of ${this.#spec.appName}#${this.#spec.deploymentName} failed to start: ${PHASE_TEXT[msg.phase]}: ${cause.message}`,
+            { cause },
+          ),
+        );
+        this.#starting = undefined;
+        void this.#teardown();
+        return;
+      }
+      default:
+        this.#upcalls?.handle(msg);
+    }
+  }
+
+  #finish(id: number): PendingCall | undefined {
+    const pending = this.#calls.get(id);
+    if (!pending) return undefined;
+    this.#calls.delete(id);
+    detach(pending);
+    if (this.#drained && this.#calls.size === 0) this.#drained();
+    return pending;
+  }
+
+  #onThreadGone(err: Error): void {
+    const state = this.#state;
+    if (state === "STOPPED" || state === "DEAD" || state === "NEW") return;
+    this.#state = "DEAD";
+    const cause = describeDeath(err, this.#spec.memoryMb);
+    if (state === "STARTING") {
+      this.#starting?.reject(
+        new ReplicaStartError(`replica ${this.id} failed to start: its thread ${cause.text}`, { cause: err }),
+      );
+      this.#starting = undefined;
+      void this.#teardown();
+      return;
+    }
+    const died = new ReplicaDiedError(`replica ${this.id} died: its thread ${cause.text}`, { cause: err });
+    this.#failAll(() => new ReplicaDiedError(`replica ${this.id} died with this call in flight: its thread ${cause.text}`, { cause: err }));
+    this.#drained?.();
+    void this.#teardown();
+    if (state === "STOPPING") return; // stop() was asked for: no death event
+    for (const listener of this.#deathListeners.splice(0)) {
+      try {
+        listener({ replicaId: this.id, error: died });
+      } catch (listenerErr) {
+        // A listener's bug must not stop the others from hearing about the death.
+        queueMicrotask(() => {
+          throw listenerErr;
+        });
+      }
+    }
+  }
+
+  #failAll(makeError: () => Error): void {
+    const calls = [...this.#calls.values()];
+    this.#calls.clear();
+    for (const pending of calls) {
+      detach(pending);
+      if (pending.detached) continue;
+      const err = makeError();
+      if (pending.receiver) pending.receiver.fail(err);
+      else pending.reject!(err);
+    }
+  }
+
+  async #teardown(): Promise<void> {
+    this.#upcalls?.closeAll();
+    this.#port?.close();
+    const pool = this.#pool;
+    this.#pool = undefined;
+    await pool?.destroy().catch(() => {});
+  }
+
+  #post(msg: ToReplica): void {
+    this.#port?.postMessage(msg);
+  }
+}
+
+function detach(pending: PendingCall): void {
+  if (pending.timer) clearTimeout(pending.timer);
+  pending.timer = undefined;
+  if (pending.onAbort) pending.signal!.removeEventListener("abort", pending.onAbort);
+  pending.onAbort = undefined;
+}
+
+function describeDeath(err: Error, memoryMb: number | undefined): { text: string } {
+  const code = (err as { code?: unknown }).code;
+  if (code === "ERR_WORKER_OUT_OF_MEMORY") {
+    return { text: `ran out of memory (memoryMb: ${memoryMb ?? "default heap limit"})` };
+  }
+  const exit = /worker exited with code: (-?\d+)/.exec(err.message);
+  if (exit) return { text: `exited with code ${exit[1]} (process.exit() or a fatal error)` };
+  return { text: `threw an uncaught ${err.name || "error"}: ${err.message}` };
+}
+
+/** Builds piscina-backed replicas; the control plane's default ReplicaFactory. */
+export const createReplicaActor: ReplicaFactory = (spec) => new PiscinaReplicaActor(spec);

@@ -1,0 +1,115 @@
+// The main-thread half of upcalls: a replica's handle calls arrive on its port (`upcall`) and are
+// run through the runtime's CallTransport (the router); results, stream items (flow-controlled by
+// the worker's credit) and errors go back down the port. A cancel from the worker aborts the
+// call's signal and returns the stream's iterator; a dead or stopped replica aborts them all.
+
+import { CancelledError, DeploymentNotFoundError, serializeError } from "../errors.ts";
+import type { CallOptions, CallTransport } from "./call.ts";
+import { StreamCredit, type UpcallReply, type UpcallRequest } from "./protocol.ts";
+
+interface ActiveUpcall {
+  controller: AbortController;
+  credit: StreamCredit | undefined;
+  iterator: AsyncIterator<unknown> | undefined;
+}
+
+export class UpcallServer {
+  readonly #transport: CallTransport | undefined;
+  readonly #post: (msg: UpcallReply) => void;
+  readonly #active = new Map<number, ActiveUpcall>();
+
+  constructor(transport: CallTransport | undefined, post: (msg: UpcallReply) => void) {
+    this.#transport = transport;
+    this.#post = post;
+  }
+
+  handle(msg: UpcallRequest): void {
+    switch (msg.type) {
+      case "upcall":
+        if (!this.#transport) {
+          const err = new DeploymentNotFoundError(
+            `handle calls are not available in this replica (no upcall transport): cannot call ${msg.target.app}#${msg.target.deployment}.${msg.method}()`,
+          );
+          this.#post({ type: "upcall-error", id: msg.id, error: serializeError(err) });
+          return;
+        }
+        if (msg.stream) void this.#stream(this.#transport, msg);
+        else this.#call(this.#transport, msg);
+        return;
+      case "upcall-cancel":
+        this.#abort(msg.id);
+        return;
+      case "upcall-credit":
+        this.#active.get(msg.id)?.credit?.grant(msg.n);
+        return;
+    }
+  }
+
+  /** Aborts every upcall in flight (the replica is gone). */
+  closeAll(): void {
+    for (const id of [...this.#active.keys()]) this.#abort(id);
+  }
+
+  #call(transport: CallTransport, msg: Extract<UpcallRequest, { type: "upcall" }>): void {
+    const up: ActiveUpcall = { controller: new AbortController(), credit: undefined, iterator: undefined };
+    this.#active.set(msg.id, up);
+    const options = callOptions(up.controller.signal, msg.timeoutMs);
+    Promise.resolve()
+      .then(() => transport.call(msg.target, msg.method, msg.args, options))
+      .then(
+        (value) => {
+          if (!this.#active.delete(msg.id)) return;
+          try {
+            this.#post({ type: "upcall-result", id: msg.id, value });
+          } catch (err) {
+            this.#post({ type: "upcall-error", id: msg.id, error: serializeError(err) });
+          }
+        },
+        (err: unknown) => {
+          if (this.#active.delete(msg.id)) this.#post({ type: "upcall-error", id: msg.id, error: serializeError(err) });
+        },
+      );
+  }
+
+  async #stream(transport: CallTransport, msg: Extract<UpcallRequest, { type: "upcall" }>): Promise<void> {
+    const up: ActiveUpcall = { controller: new AbortController(), credit: new StreamCredit(), iterator: undefined };
+    this.#active.set(msg.id, up);
+    const signal = up.controller.signal;
+    try {
+      const iterator = transport.stream(msg.target, msg.method, msg.args, callOptions(signal, msg.timeoutMs))[Symbol.asyncIterator]();
+      up.iterator = iterator;
+      while (!signal.aborted) {
+        const wait = up.credit!.ready();
+        if (wait) await wait;
+        if (signal.aborted) break;
+        const r = await iterator.next();
+        if (signal.aborted) break;
+        if (r.done) {
+          this.#post({ type: "upcall-end", id: msg.id });
+          break;
+        }
+        up.credit!.spend();
+        this.#post({ type: "upcall-item", id: msg.id, value: r.value });
+      }
+    } catch (err) {
+      if (!signal.aborted) this.#post({ type: "upcall-error", id: msg.id, error: serializeError(err) });
+      void up.iterator?.return?.()?.catch(() => {});
+    } finally {
+      this.#active.delete(msg.id);
+    }
+  }
+
+  #abort(id: number): void {
+    const up = this.#active.get(id);
+    if (!up) return;
+    this.#active.delete(id);
+    up.controller.abort(new CancelledError());
+    up.credit?.close();
+    const ret = up.iterator?.return?.();
+    if (ret) ret.catch(() => {});
+  }
+}
+
+function callOptions(signal: AbortSignal, timeoutMs: number | undefined): CallOptions {
+  return timeoutMs === undefined ? { signal } : { signal, timeoutMs };
+}
