@@ -5,6 +5,7 @@
 import type { ReplicaId } from "../runtime/ids.ts";
 import type { HttpResponseHead, SerializedHttpRequest } from "../runtime/http-message.ts";
 import type { IngressDefinition } from "../deployments/ingress-definition.ts";
+import type { RequestHandler } from "express";
 
 export interface AppRoute {
   appName: string;
@@ -12,6 +13,8 @@ export interface AppRoute {
   routePrefix: string;
   /** What `@ingress(...)` declared on the app's ingress deployment (main-thread options). */
   ingress: IngressDefinition;
+  /** Name of the ingress deployment (for metrics labels). */
+  deploymentName?: string;
 }
 
 export interface DispatchOptions {
@@ -39,6 +42,39 @@ export interface ProxyOptions {
   host: string;
   port: number;
   dispatcher: HttpDispatcher;
+  /**
+   * Host header names accepted on every app unless the app sets its own (DNS-rebinding guard).
+   * Default: the localhost names when `host` is a loopback address, else no Host check.
+   */
+  allowedHosts?: string[];
+  /** Origin hostnames accepted on MCP endpoints unless the app sets its own. Default: localhost names. */
+  allowedOrigins?: string[];
+  /** Extra express handlers/routers mounted at the root before the application routes (metrics, dashboard, admin API). */
+  routers?: RequestHandler[];
+  /** Called once per finished application request (metrics, access log). Never throws into the proxy. */
+  onRequest?: (event: ProxyRequestEvent) => void;
+  /** Structured logger (pino-compatible); the proxy never logs headers or tokens. */
+  logger?: ProxyLogger;
+}
+
+export interface ProxyRequestEvent {
+  app: string;
+  deployment: string;
+  /** The route prefix that matched. */
+  route: string;
+  status: number;
+  latencyMs: number;
+  mcpMethod?: string;
+  tool?: string;
+  requestId?: string;
+  error?: string;
+  replica?: string;
+}
+
+export interface ProxyLogger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
 }
 
 export interface Proxy {

@@ -1,0 +1,138 @@
+// Optional bearer-token auth for an application, checked in the proxy before any replica sees the
+// request. Static tokens (from options or an environment variable) are compared in constant time
+// against SHA-256 digests, every configured token every time, so neither timing nor an early exit
+// tells how close a guess was; a user verifier can accept other tokens. Failures answer 401 (or 403
+// for missing scopes) with an RFC 6750 WWW-Authenticate challenge that points MCP clients at the
+// RFC 9728 protected-resource metadata. The token itself never leaves this module: replicas get
+// the identity (clientId, scopes), and nothing here logs.
+
+import { createHash, timingSafeEqual } from "node:crypto";
+import { InvalidOptionsError } from "../errors.ts";
+import type { AuthIdentity } from "../runtime/http-message.ts";
+import type { AuthOptions } from "./options.ts";
+
+export const PROTECTED_RESOURCE_WELL_KNOWN = "/.well-known/oauth-protected-resource";
+
+interface StaticEntry {
+  digest: Buffer;
+  identity: AuthIdentity;
+}
+
+export type AuthOutcome =
+  | { ok: true; identity: AuthIdentity }
+  | { ok: false; status: 401 | 403 | 500; headers: Record<string, string>; body: { error: string; error_description: string } };
+
+function digest(token: string): Buffer {
+  return createHash("sha256").update(token, "utf8").digest();
+}
+
+export class BearerAuth {
+  readonly #entries: StaticEntry[];
+  readonly #options: AuthOptions;
+
+  /** `env` is read now (when the proxy mounts the app), not per request. */
+  constructor(options: AuthOptions, env: Record<string, string | undefined> = process.env) {
+    this.#options = options;
+    const entries: StaticEntry[] = [];
+    (options.tokens ?? []).forEach((t, i) => {
+      const spec = typeof t === "string" ? { token: t } : t;
+      entries.push({
+        digest: digest(spec.token),
+        identity: { clientId: spec.clientId ?? `token-${i}`, scopes: spec.scopes ?? [] },
+      });
+    });
+    if (options.tokensEnv !== undefined) {
+      const raw = env[options.tokensEnv];
+      if (raw === undefined && options.verify === undefined && entries.length === 0) {
+        throw new InvalidOptionsError(`auth.tokensEnv: environment variable ${options.tokensEnv} is not set`);
+      }
+      (raw ?? "")
+        .split(",")
+        .map((s) => s.trim())
+        .filter(Boolean)
+        .forEach((token, i) => {
+          entries.push({ digest: digest(token), identity: { clientId: `${options.tokensEnv}-${i}`, scopes: [] } });
+        });
+    }
+    this.#entries = entries;
+  }
+
+  async authenticate(
+    authorization: string | undefined,
+    request: { url: string; method: string },
+    resourceMetadataUrl: string,
+  ): Promise<AuthOutcome> {
+    const match = authorization === undefined ? null : /^Bearer[ \t]+([A-Za-z0-9._~+/=-]+)[ \t]*$/i.exec(authorization);
+    if (!match) {
+      const description = authorization === undefined ? "Missing bearer token" : "Malformed Authorization header";
+      return this.#challenge(401, authorization === undefined ? undefined : "invalid_request", description, resourceMetadataUrl);
+    }
+    const token = match[1]!;
+    let identity = this.#matchStatic(token);
+    if (!identity && this.#options.verify) {
+      try {
+        identity = (await this.#options.verify(token, request)) ?? undefined;
+      } catch {
+        // The verifier's own error text could echo the token: say nothing specific.
+        return {
+          ok: false,
+          status: 500,
+          headers: { "content-type": "application/json" },
+          body: { error: "server_error", error_description: "Token verification failed" },
+        };
+      }
+    }
+    if (!identity) return this.#challenge(401, "invalid_token", "Invalid bearer token", resourceMetadataUrl);
+    const required = this.#options.requiredScopes ?? [];
+    if (!required.every((s) => identity!.scopes.includes(s))) {
+      return this.#challenge(403, "insufficient_scope", "Insufficient scope", resourceMetadataUrl, required);
+    }
+    return { ok: true, identity };
+  }
+
+  #matchStatic(token: string): AuthIdentity | undefined {
+    const presented = digest(token);
+    let found: AuthIdentity | undefined;
+    for (const entry of this.#entries) {
+      // No early exit: every entry is compared whatever matched before.
+      if (timingSafeEqual(presented, entry.digest) && !found) found = entry.identity;
+    }
+    return found;
+  }
+
+  #challenge(
+    status: 401 | 403,
+    error: string | undefined,
+    description: string,
+    resourceMetadataUrl: string,
+    scopes?: string[],
+  ): AuthOutcome {
+    const params = [`realm="stingray"`];
+    if (error) params.push(`error="${error}"`, `error_description="${description}"`);
+    if (scopes && scopes.length > 0) params.push(`scope="${scopes.join(" ")}"`);
+    params.push(`resource_metadata="${resourceMetadataUrl}"`);
+    return {
+      ok: false,
+      status,
+      headers: { "www-authenticate": `Bearer ${params.join(", ")}`, "content-type": "application/json" },
+      body: { error: error ?? "invalid_token", error_description: description },
+    };
+  }
+
+  /** The RFC 9728 document for the resource at `resourceUrl`. */
+  metadata(resourceUrl: string): Record<string, unknown> {
+    const m = this.#options.resourceMetadata;
+    const doc: Record<string, unknown> = { resource: resourceUrl, bearer_methods_supported: ["header"] };
+    if (m?.authorizationServers) doc.authorization_servers = m.authorizationServers;
+    const scopes = m?.scopesSupported ?? this.#options.requiredScopes;
+    if (scopes && scopes.length > 0) doc.scopes_supported = scopes;
+    if (m?.resourceName) doc.resource_name = m.resourceName;
+    if (m?.resourceDocumentation) doc.resource_documentation = m.resourceDocumentation;
+    return doc;
+  }
+}
+
+/** RFC 9728 §3.1: the well-known path goes between the host and the resource's path. */
+export function protectedResourceMetadataPath(resourcePath: string): string {
+  return resourcePath === "/" ? PROTECTED_RESOURCE_WELL_KNOWN : `${PROTECTED_RESOURCE_WELL_KNOWN}${resourcePath}`;
+}

@@ -1,0 +1,193 @@
+// Sends one buffered request to a replica through the HttpDispatcher and streams the response
+// back: head as soon as the replica produced it, then each body chunk as it arrives (SSE events
+// reach the client while the handler is still running). A client disconnect or the request's
+// deadline aborts the dispatch, which cancels the work in the replica. Failures before the head
+// become JSON-RPC errors through the one status mapping (error-response.ts).
+
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { CancelledError, TimeoutError } from "../errors.ts";
+import type { ReplicaId } from "../runtime/ids.ts";
+import type { HttpResponseHead, SerializedHttpRequest } from "../runtime/http-message.ts";
+import { answerForError } from "./error-response.ts";
+import { sendJsonRpcError } from "./respond.ts";
+import type { DispatchResult, HttpDispatcher } from "./types.ts";
+
+/** What happened to one request, for the access log and metrics. */
+export interface RequestRecord {
+  status: number;
+  replica?: string;
+  error?: string;
+}
+
+export interface ForwardOptions {
+  appName: string;
+  message: SerializedHttpRequest;
+  replicaId?: ReplicaId;
+  timeoutMs?: number;
+  /** A session pinned this request (a dead replica then reads as "session not found"). */
+  pinnedSession?: boolean;
+  /** Sees the head before it is written (session bookkeeping). */
+  onHead?: (result: DispatchResult) => void;
+  /** Sees a dispatch failure before the error answer is written. */
+  onDispatchError?: (err: unknown) => void;
+}
+
+// Hop-by-hop headers (RFC 9110 §7.6.1) belong to one connection, never forwarded.
+const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "te", "trailer"]);
+
+export async function forward(
+  dispatcher: HttpDispatcher,
+  req: IncomingMessage,
+  res: ServerResponse,
+  options: ForwardOptions,
+  record: RequestRecord,
+): Promise<void> {
+  const controller = new AbortController();
+  const onClose = (): void => {
+    if (!res.writableFinished) controller.abort(new CancelledError("the client disconnected"));
+  };
+  res.once("close", onClose);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  if (options.timeoutMs !== undefined) {
+    timer = setTimeout(
+      () => controller.abort(new TimeoutError(`the request took longer than ${options.timeoutMs} ms`)),
+      options.timeoutMs,
+    );
+  }
+  try {
+    let result: DispatchResult;
+    try {
+      result = await dispatcher.dispatch(options.appName, options.message, {
+        signal: controller.signal,
+        ...(options.replicaId !== undefined ? { replicaId: options.replicaId } : {}),
+      });
+    } catch (err) {
+      // The abort reason says why better than whatever the router rejected with.
+      const cause = controller.signal.aborted ? controller.signal.reason : err;
+      options.onDispatchError?.(cause);
+      failBeforeHead(res, cause, options, record);
+      return;
+    }
+    record.replica = result.replicaId;
+    record.status = result.head.status;
+    options.onHead?.(result);
+    await stream(result, req, res, controller.signal, (err) => failBeforeHead(res, err, options, record));
+  } finally {
+    if (timer) clearTimeout(timer);
+    res.off("close", onClose);
+  }
+}
+
+function failBeforeHead(res: ServerResponse, cause: unknown, options: ForwardOptions, record: RequestRecord): void {
+  if (res.destroyed || (cause as { code?: string } | null)?.code === CANCELLED) {
+    record.status = 499;
+    return;
+  }
+  const answer = answerForError(cause, { pinnedSession: options.pinnedSession === true });
+  record.status = answer.status;
+  record.error = cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause);
+  sendJsonRpcError(res, answer.status, answer.code, answer.message, { headers: answer.headers });
+}
+
+const CANCELLED = new CancelledError().code;
+
+function writeHead(res: ServerResponse, head: HttpResponseHead, contentLength?: number): void {
+  let hasLength = false;
+  for (const [name, value] of head.headers) {
+    const lower = name.toLowerCase();
+    if (HOP_BY_HOP.has(lower)) continue;
+    if (lower === "content-length") hasLength = true;
+    // appendHeader keeps repeated headers (Set-Cookie) and what the proxy set before (X-Request-ID).
+    res.appendHeader(lower, value);
+  }
+  if (contentLength !== undefined && !hasLength) res.setHeader("content-length", contentLength);
+  res.writeHead(head.status);
+}
+
+async function stream(
+  result: DispatchResult,
+  req: IncomingMessage,
+  res: ServerResponse,
+  signal: AbortSignal,
+  failBeforeHead: (err: unknown) => void,
+): Promise<void> {
+  const contentType = result.head.headers.find(([n]) => n.toLowerCase() === "content-type")?.[1] ?? "";
+  const streaming = contentType.toLowerCase().startsWith("text/event-stream");
+  const iterator = result.body[Symbol.asyncIterator]();
+  const stopOnAbort = (): void => {
+    void iterator.return?.();
+  };
+  signal.addEventListener("abort", stopOnAbort, { once: true });
+  if (streaming) {
+    writeHead(res, result.head);
+    // An SSE stream may stay quiet for a while: the client must see the head now.
+    res.flushHeaders();
+  }
+  try {
+    // A non-streaming body is held one chunk back, so a one-chunk JSON answer goes out as one
+    // write with Content-Length (no chunked framing, one packet).
+    let held: Uint8Array | undefined;
+    for (;;) {
+      const item = await raceSignal(iterator.next(), signal);
+      if (item.done) break;
+      if (res.destroyed) return;
+      if (streaming) {
+        await write(res, item.value);
+        continue;
+      }
+      if (held) {
+        if (!res.headersSent) writeHead(res, result.head);
+        await write(res, held);
+      }
+      held = item.value;
+    }
+    if (!res.headersSent) writeHead(res, result.head, held?.byteLength ?? 0);
+    res.end(held);
+  } catch (err) {
+    const cause = signal.aborted ? signal.reason : err;
+    if (res.destroyed) return;
+    if (!res.headersSent) {
+      failBeforeHead(cause);
+      return;
+    }
+    // Mid-body failure (replica died, deadline): the status line is gone, so end the stream and
+    // let the client see it short rather than hang.
+    if (cause instanceof TimeoutError) res.end();
+    else res.destroy();
+  } finally {
+    signal.removeEventListener("abort", stopOnAbort);
+    if (!req.complete) req.resume();
+  }
+}
+
+/** Rejects with the abort reason as soon as `signal` aborts, whatever `promise` is doing. */
+function raceSignal<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(
+      (v) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(v);
+      },
+      (e) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(e);
+      },
+    );
+  });
+}
+
+function write(res: ServerResponse, chunk: Uint8Array): Promise<void> {
+  if (res.write(chunk)) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = (): void => {
+      res.off("drain", done);
+      res.off("close", done);
+      resolve();
+    };
+    res.on("drain", done);
+    res.on("close", done);
+  });
+}

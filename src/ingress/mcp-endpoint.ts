@@ -1,0 +1,177 @@
+// One request to an MCP endpoint (<prefix>/mcp), in the order the checks must run: method, Accept,
+// Content-Type, body size, JSON, JSON-RPC shape and protocol version, then session affinity, then
+// the replica. Host/Origin and auth ran before (proxy.ts). Every rejection is a JSON-RPC error
+// answered here, without a replica hop, so a bad request can neither reach nor hurt a replica.
+//
+// Sessions (opt-in per app): an initialize answered with Mcp-Session-Id binds that id to the
+// replica that answered (and the caller's identity); later POST/GET/DELETE with the id are pinned
+// there. Unknown ids, ids of another identity and ids whose replica died get 404 (-32001), which
+// makes the client initialize again; a successful DELETE forgets the id.
+
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { ErrorCode } from "../errors.ts";
+import type { AuthIdentity, SerializedHttpRequest } from "../runtime/http-message.ts";
+import type { ReplicaId } from "../runtime/ids.ts";
+import { readBody } from "./body.ts";
+import { forward, type RequestRecord } from "./forward.ts";
+import {
+  checkBody,
+  checkContentType,
+  checkGetAccept,
+  checkPostAccept,
+  checkProtocolVersionHeader,
+  isRejection,
+  type Rejection,
+} from "./hygiene.ts";
+import { JsonRpcCode } from "./jsonrpc.ts";
+import { sendJsonRpcError } from "./respond.ts";
+import type { CompiledRoute } from "./route-table.ts";
+import type { SessionTable } from "./sessions.ts";
+import type { HttpDispatcher } from "./types.ts";
+
+const SESSION_HEADER = "mcp-session-id";
+/** Long-lived by design (2026-07-28 change notifications): no request deadline applies. */
+const STREAMING_METHODS = new Set(["subscriptions/listen"]);
+
+export interface McpRequestContext {
+  dispatcher: HttpDispatcher;
+  sessions: SessionTable;
+  compiled: CompiledRoute;
+  identity?: AuthIdentity;
+  /** Builds the message for the replica from the request and the buffered body. */
+  serialize: (body: Buffer | null) => SerializedHttpRequest;
+  record: RequestRecord & { mcpMethod?: string; tool?: string };
+}
+
+export async function serveMcp(ctx: McpRequestContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const mcp = ctx.compiled.mcp!;
+  const method = req.method ?? "GET";
+  const sessionsOn = mcp.sessions.enabled;
+  const reject = (r: Rejection): void => {
+    ctx.record.status = r.status;
+    sendJsonRpcError(res, r.status, r.code, r.message, { id: r.id ?? null, data: r.data, headers: r.headers });
+  };
+
+  if (method !== "POST" && !(sessionsOn && (method === "GET" || method === "DELETE"))) {
+    // 2026-07-28 has no GET/DELETE, and a stateless 2025 server offers neither.
+    const allow = sessionsOn ? "GET, POST, DELETE" : "POST";
+    return reject({ status: 405, code: JsonRpcCode.SERVER_ERROR, message: "Method not allowed.", headers: { allow } });
+  }
+  const versionHeader = header(req, "mcp-protocol-version");
+  const versionRejection = checkProtocolVersionHeader(versionHeader);
+  if (versionRejection) return reject(versionRejection);
+
+  const sessionId = header(req, SESSION_HEADER);
+  if (method !== "POST") {
+    if (method === "GET") {
+      const acceptRejection = checkGetAccept(header(req, "accept"));
+      if (acceptRejection) return reject(acceptRejection);
+    }
+    if (sessionId === undefined) {
+      return reject({ status: 400, code: JsonRpcCode.SERVER_ERROR, message: "Bad Request: Mcp-Session-Id header is required" });
+    }
+    return pinnedForward(ctx, req, res, sessionId, ctx.serialize(null), { isDelete: method === "DELETE", timeout: false });
+  }
+
+  const accept = checkPostAccept(header(req, "accept"));
+  if (accept) return reject(accept);
+  const contentType = checkContentType(header(req, "content-type"));
+  if (contentType) return reject(contentType);
+  const read = await readBody(req, ctx.compiled.maxBodyBytes);
+  if (!read.ok) {
+    if (read.reason === "aborted") {
+      ctx.record.status = 499;
+      return;
+    }
+    return reject({
+      status: 413,
+      code: JsonRpcCode.SERVER_ERROR,
+      message: `Payload Too Large: Request body must not exceed ${ctx.compiled.maxBodyBytes} bytes`,
+      headers: { connection: "close" },
+    });
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(read.body.toString("utf8"));
+  } catch {
+    return reject({ status: 400, code: JsonRpcCode.PARSE_ERROR, message: "Parse error: Invalid JSON" });
+  }
+  const info = checkBody(parsed, versionHeader);
+  if (isRejection(info)) return reject(info);
+  ctx.record.mcpMethod = info.method;
+  if (info.method === "tools/call") ctx.record.tool = info.name;
+
+  const message = ctx.serialize(read.body);
+  const timeout = !STREAMING_METHODS.has(info.method ?? "");
+  if (sessionsOn && sessionId !== undefined) {
+    return pinnedForward(ctx, req, res, sessionId, message, { isDelete: false, timeout });
+  }
+  const bindsSession = sessionsOn && info.method === "initialize";
+  await forward(
+    ctx.dispatcher,
+    req,
+    res,
+    {
+      appName: ctx.compiled.route.appName,
+      message,
+      timeoutMs: timeout ? ctx.compiled.requestTimeoutMs : undefined,
+      onHead: bindsSession
+        ? (result) => {
+            const minted = result.head.headers.find(([n]) => n.toLowerCase() === SESSION_HEADER)?.[1];
+            if (minted === undefined || result.head.status >= 300) return;
+            ctx.sessions.bind(minted, {
+              appName: ctx.compiled.route.appName,
+              replicaId: result.replicaId,
+              principal: ctx.identity?.clientId ?? null,
+              idleTimeoutMs: mcp.sessions.idleTimeoutMs,
+            });
+          }
+        : undefined,
+    },
+    ctx.record,
+  );
+}
+
+async function pinnedForward(
+  ctx: McpRequestContext,
+  req: IncomingMessage,
+  res: ServerResponse,
+  sessionId: string,
+  message: SerializedHttpRequest,
+  how: { isDelete: boolean; timeout: boolean },
+): Promise<void> {
+  const found = ctx.sessions.lookup(ctx.compiled.route.appName, sessionId, ctx.identity?.clientId ?? null, (id) =>
+    ctx.dispatcher.isReplicaAlive(id),
+  );
+  if (!found.ok) {
+    ctx.record.status = 404;
+    return sendJsonRpcError(res, 404, JsonRpcCode.SESSION_NOT_FOUND, "Session not found");
+  }
+  const replicaId: ReplicaId = found.replicaId;
+  await forward(
+    ctx.dispatcher,
+    req,
+    res,
+    {
+      appName: ctx.compiled.route.appName,
+      message,
+      replicaId,
+      pinnedSession: true,
+      timeoutMs: how.timeout && req.method === "POST" ? ctx.compiled.requestTimeoutMs : undefined,
+      onHead: (result) => {
+        // The replica no longer knows the id (expired there), or the client ended it.
+        if (result.head.status === 404 || (how.isDelete && result.head.status < 300)) ctx.sessions.remove(sessionId);
+      },
+      onDispatchError: (err) => {
+        const code = (err as { code?: string } | null)?.code;
+        if (code === ErrorCode.REPLICA_DIED || code === ErrorCode.REPLICA_STOPPED) ctx.sessions.remove(sessionId);
+      },
+    },
+    ctx.record,
+  );
+}
+
+function header(req: IncomingMessage, name: string): string | undefined {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}

@@ -1,0 +1,288 @@
+// The HTTP proxy (main thread, express 5): mounts every application at its route prefix and sends
+// each request through the HttpDispatcher to a replica of the app's ingress deployment, streaming
+// the response back. Built-in endpoints: GET /-/healthz, GET /-/routes (prefix → app, as Ray's
+// proxy answers), and the RFC 9728 protected-resource metadata of apps with auth. Extra routers
+// (metrics, dashboard, admin API) mount at the root before the apps.
+//
+// Per request, in order: route match (404), Host check (403, DNS rebinding), Origin check on MCP
+// endpoints (403), bearer auth (401/403), then the MCP rules (mcp-endpoint.ts) or, for plain fetch
+// apps, the body limit; then the replica. Anything the proxy answers itself is JSON, never HTML.
+
+import express, { type NextFunction, type Request, type Response } from "express";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo, Socket } from "node:net";
+import { resolveRequestId } from "../observability/request-id.ts";
+import type { AuthIdentity, SerializedHttpRequest } from "../runtime/http-message.ts";
+import { protectedResourceMetadataPath, PROTECTED_RESOURCE_WELL_KNOWN } from "./auth.ts";
+import { readBody } from "./body.ts";
+import { forward, type RequestRecord } from "./forward.ts";
+import { checkHost, checkOrigin } from "./hygiene.ts";
+import { JsonRpcCode } from "./jsonrpc.ts";
+import { serveMcp } from "./mcp-endpoint.ts";
+import { sendJson, sendJsonRpcError } from "./respond.ts";
+import { RouteTable, type CompiledRoute } from "./route-table.ts";
+import { SessionTable } from "./sessions.ts";
+import type { Proxy, ProxyOptions, ProxyRequestEvent } from "./types.ts";
+
+export const DEFAULT_HOST = "127.0.0.1";
+export const DEFAULT_PORT = 8000;
+
+// Never forwarded to a replica: connection-scoped (RFC 9110 §7.6.1), or recomputed for the
+// rebuilt Request (content-length, since the body is re-framed).
+const DROP_REQUEST_HEADERS = new Set([
+  "connection",
+  "keep-alive",
+  "proxy-connection",
+  "transfer-encoding",
+  "upgrade",
+  "te",
+  "trailer",
+  "content-length",
+  "expect",
+  "x-request-id",
+]);
+
+export function createProxy(options: ProxyOptions): Proxy {
+  return new HttpProxy(options);
+}
+
+class HttpProxy implements Proxy {
+  readonly #options: ProxyOptions;
+  readonly #app: express.Express;
+  readonly #server: Server;
+  readonly #routes: RouteTable;
+  readonly #sessions = new SessionTable();
+  readonly #sockets = new Set<Socket>();
+  #sweeper: ReturnType<typeof setInterval> | undefined;
+
+  constructor(options: ProxyOptions) {
+    this.#options = { ...options, host: options.host ?? DEFAULT_HOST, port: options.port ?? DEFAULT_PORT };
+    this.#routes = new RouteTable({
+      bindHost: this.#options.host,
+      allowedHosts: options.allowedHosts,
+      allowedOrigins: options.allowedOrigins,
+    });
+    this.#app = this.#buildApp();
+    // noDelay: SSE events are small writes that must leave at once, not wait for Nagle.
+    this.#server = createServer({ noDelay: true, keepAliveTimeout: 65_000 }, this.#app);
+    this.#server.on("connection", (socket: Socket) => {
+      this.#sockets.add(socket);
+      socket.once("close", () => this.#sockets.delete(socket));
+    });
+  }
+
+  #buildApp(): express.Express {
+    const app = express();
+    app.disable("x-powered-by");
+    app.set("etag", false);
+    app.get("/-/healthz", (_req, res) => {
+      sendJson(res, 200, { status: "ok" });
+    });
+    app.get("/-/routes", (_req, res) => {
+      const table: Record<string, string> = {};
+      for (const r of this.#options.dispatcher.routes()) table[r.routePrefix] = r.appName;
+      sendJson(res, 200, table);
+    });
+    for (const router of this.#options.routers ?? []) app.use(router);
+    app.use((req, res, next) => {
+      this.#handle(req, res).catch(next);
+    });
+    // Express's defaults answer HTML; these keep every answer JSON.
+    app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
+      this.#options.logger?.error({ err: errorSummary(err) }, "proxy request failed");
+      sendJsonRpcError(res, 500, JsonRpcCode.INTERNAL_ERROR, "Internal error");
+    });
+    return app;
+  }
+
+  async listen(): Promise<{ host: string; port: number }> {
+    await new Promise<void>((resolve, reject) => {
+      const onError = (err: Error): void => reject(err);
+      this.#server.once("error", onError);
+      this.#server.listen(this.#options.port, this.#options.host, () => {
+        this.#server.off("error", onError);
+        resolve();
+      });
+    });
+    this.#sweeper = setInterval(() => this.#sessions.sweep((id) => this.#options.dispatcher.isReplicaAlive(id)), 30_000);
+    this.#sweeper.unref();
+    const address = this.#server.address() as AddressInfo;
+    return { host: address.address, port: address.port };
+  }
+
+  async close(): Promise<void> {
+    if (this.#sweeper) clearInterval(this.#sweeper);
+    if (!this.#server.listening) return;
+    const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    // Open SSE streams would hold close() forever; ending their sockets also cancels their work.
+    this.#server.closeIdleConnections();
+    for (const socket of this.#sockets) socket.destroy();
+    await closed;
+  }
+
+  async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const startedAt = performance.now();
+    const path = pathOf(req.url ?? "/");
+    if (path.startsWith(PROTECTED_RESOURCE_WELL_KNOWN)) return this.#serveResourceMetadata(req, res, path);
+    const compiled = this.#routes.match(this.#options.dispatcher.routes(), path);
+    if (!compiled) {
+      return sendJsonRpcError(res, 404, JsonRpcCode.SERVER_ERROR, `Not Found: no application serves ${path}`);
+    }
+    const requestId = resolveRequestId(req.headers["x-request-id"]);
+    res.setHeader("x-request-id", requestId);
+    const record: RequestRecord & { mcpMethod?: string; tool?: string } = { status: 0 };
+    res.once("close", () => this.#report(compiled, record, requestId, startedAt, res));
+
+    const host = checkHost(req.headers.host, compiled.allowedHosts);
+    if (host) return this.#reject(res, record, host.status, host.message);
+    const isMcp = compiled.kind === "mcp" && path === compiled.mcpPath;
+    if (compiled.kind === "mcp" && !isMcp) {
+      return this.#reject(res, record, 404, `Not Found: the MCP endpoint is ${compiled.mcpPath}`);
+    }
+    if (isMcp) {
+      const origin = checkOrigin(header(req, "origin"), compiled.allowedOrigins);
+      if (origin) return this.#reject(res, record, origin.status, origin.message);
+    }
+    let identity: AuthIdentity | undefined;
+    if (compiled.auth) {
+      const base = compiled.route.routePrefix === "/" ? "" : compiled.route.routePrefix;
+      const resourcePath = compiled.mcpPath ?? (base || "/");
+      const outcome = await compiled.auth.authenticate(
+        header(req, "authorization"),
+        { url: req.url ?? "/", method: req.method ?? "GET" },
+        `${originOf(req)}${protectedResourceMetadataPath(resourcePath)}`,
+      );
+      if (!outcome.ok) {
+        record.status = outcome.status;
+        return sendJson(res, outcome.status, outcome.body, outcome.headers);
+      }
+      identity = outcome.identity;
+    }
+    const serialize = (body: Buffer | null): SerializedHttpRequest => ({
+      method: req.method ?? "GET",
+      url: `${originOf(req)}${req.url ?? "/"}`,
+      headers: forwardedHeaders(req, requestId, compiled.auth !== undefined),
+      body: body === null ? null : new Uint8Array(body.buffer, body.byteOffset, body.byteLength),
+      ...(identity ? { auth: identity } : {}),
+      requestId,
+    });
+    if (isMcp) {
+      return serveMcp(
+        { dispatcher: this.#options.dispatcher, sessions: this.#sessions, compiled, identity, serialize, record },
+        req,
+        res,
+      );
+    }
+    return this.#serveFetch(compiled, req, res, serialize, record);
+  }
+
+  async #serveFetch(
+    compiled: CompiledRoute,
+    req: IncomingMessage,
+    res: ServerResponse,
+    serialize: (body: Buffer | null) => SerializedHttpRequest,
+    record: RequestRecord,
+  ): Promise<void> {
+    let body: Buffer | null = null;
+    if (req.method !== "GET" && req.method !== "HEAD") {
+      const read = await readBody(req, compiled.maxBodyBytes);
+      if (!read.ok) {
+        if (read.reason === "aborted") return;
+        record.status = 413;
+        return sendJsonRpcError(res, 413, JsonRpcCode.SERVER_ERROR, `Payload Too Large: Request body must not exceed ${compiled.maxBodyBytes} bytes`, {
+          headers: { connection: "close" },
+        });
+      }
+      body = read.body;
+    }
+    await forward(
+      this.#options.dispatcher,
+      req,
+      res,
+      { appName: compiled.route.appName, message: serialize(body), timeoutMs: compiled.requestTimeoutMs },
+      record,
+    );
+  }
+
+  #serveResourceMetadata(req: IncomingMessage, res: ServerResponse, path: string): void {
+    const resourcePath = path.slice(PROTECTED_RESOURCE_WELL_KNOWN.length) || "/";
+    const compiled = this.#routes
+      .update(this.#options.dispatcher.routes())
+      .find((c) => c.auth && (c.mcpPath ?? c.route.routePrefix) === resourcePath);
+    if (!compiled?.auth) {
+      return sendJsonRpcError(res, 404, JsonRpcCode.SERVER_ERROR, "Not Found: no protected resource at this path");
+    }
+    if (req.method !== "GET" && req.method !== "HEAD") {
+      return sendJsonRpcError(res, 405, JsonRpcCode.SERVER_ERROR, "Method not allowed.", { headers: { allow: "GET" } });
+    }
+    sendJson(res, 200, compiled.auth.metadata(`${originOf(req)}${resourcePath}`), {
+      "access-control-allow-origin": "*",
+      "cache-control": "max-age=300",
+    });
+  }
+
+  #reject(res: ServerResponse, record: RequestRecord, status: number, message: string): void {
+    record.status = status;
+    sendJsonRpcError(res, status, JsonRpcCode.SERVER_ERROR, message);
+  }
+
+  #report(
+    compiled: CompiledRoute,
+    record: RequestRecord & { mcpMethod?: string; tool?: string },
+    requestId: string,
+    startedAt: number,
+    res: ServerResponse,
+  ): void {
+    const status = record.status || (res.writableFinished ? res.statusCode : 499);
+    const event: ProxyRequestEvent = {
+      app: compiled.route.appName,
+      deployment: compiled.route.deploymentName ?? compiled.route.appName,
+      route: compiled.route.routePrefix,
+      status: res.writableFinished ? status : 499,
+      latencyMs: performance.now() - startedAt,
+      requestId,
+      ...(record.mcpMethod ? { mcpMethod: record.mcpMethod } : {}),
+      ...(record.tool ? { tool: record.tool } : {}),
+      ...(record.replica ? { replica: record.replica } : {}),
+      ...(record.error ? { error: record.error } : {}),
+    };
+    try {
+      this.#options.onRequest?.(event);
+    } catch (err) {
+      this.#options.logger?.warn({ err: errorSummary(err) }, "onRequest hook failed");
+    }
+  }
+}
+
+function pathOf(url: string): string {
+  const q = url.indexOf("?");
+  return q === -1 ? url : url.slice(0, q);
+}
+
+function header(req: IncomingMessage, name: string): string | undefined {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+function originOf(req: IncomingMessage): string {
+  const scheme = (req.socket as { encrypted?: boolean }).encrypted ? "https" : "http";
+  return `${scheme}://${req.headers.host ?? "localhost"}`;
+}
+
+function forwardedHeaders(req: IncomingMessage, requestId: string, dropAuthorization: boolean): Array<[string, string]> {
+  const raw = req.rawHeaders;
+  const out: Array<[string, string]> = [];
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!.toLowerCase();
+    if (DROP_REQUEST_HEADERS.has(name)) continue;
+    // The proxy verified the token; the replica gets the identity, never the credential.
+    if (dropAuthorization && name === "authorization") continue;
+    out.push([name, raw[i + 1]!]);
+  }
+  out.push(["x-request-id", requestId]);
+  return out;
+}
+
+function errorSummary(err: unknown): { name: string; message: string } {
+  return err instanceof Error ? { name: err.name, message: err.message } : { name: "Error", message: String(err) };
+}
