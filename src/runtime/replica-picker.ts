@@ -1,0 +1,37 @@
+// How the router chooses a replica: one method over the replicas that still have room. The
+// default is power of two choices on in-flight counts (Ray's pow_2_router): sample two distinct
+// replicas at random and take the less loaded one, which spreads load nearly as well as "least
+// loaded" without every caller herding onto the same replica.
+
+import type { ReplicaId } from "./ids.ts";
+
+export interface ReplicaCandidate {
+  readonly id: ReplicaId;
+  /** Requests in flight on it now. */
+  readonly ongoing: number;
+}
+
+export interface ReplicaPicker {
+  /** Picks one of `candidates` (all below their limit), or undefined when there are none. */
+  pick(candidates: readonly ReplicaCandidate[]): ReplicaId | undefined;
+}
+
+export class PowerOfTwoChoicesPicker implements ReplicaPicker {
+  readonly #random: () => number;
+
+  constructor(random: () => number = Math.random) {
+    this.#random = random;
+  }
+
+  pick(candidates: readonly ReplicaCandidate[]): ReplicaId | undefined {
+    const n = candidates.length;
+    if (n === 0) return undefined;
+    if (n === 1) return candidates[0]!.id;
+    const i = Math.min(n - 1, Math.floor(this.#random() * n));
+    let j = Math.min(n - 2, Math.floor(this.#random() * (n - 1)));
+    if (j >= i) j++;
+    const a = candidates[i]!;
+    const b = candidates[j]!;
+    return b.ongoing < a.ongoing ? b.id : a.id;
+  }
+}

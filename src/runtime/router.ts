@@ -1,0 +1,414 @@
+// The per-deployment router: picks a running replica for each request (power of two choices on
+// in-flight counts), never puts more than maxOngoingRequests on a replica, and keeps a caller-side
+// FIFO queue bounded by maxQueuedRequests (past it: BackPressureError, which HTTP maps to 503).
+// Requests wait in the queue while every replica is full or while there are none (scale from
+// zero: `onDemand` tells the controller), so a request that never reached a replica is never lost
+// when that replica dies or is drained: it simply goes to another one. Calls already running on a
+// replica that dies fail with the actor's ReplicaDiedError.
+//
+// Streams count toward the autoscaling metric only until their first item: after that a
+// long-lived stream (SSE, a chat token stream) still occupies its replica slot but no longer pins
+// the deployment's scale.
+
+import {
+  BackPressureError,
+  CancelledError,
+  ReplicaBusyError,
+  ReplicaDiedError,
+  TimeoutError,
+} from "../errors.ts";
+import type { CallOptions } from "./call.ts";
+import type { ReplicaId } from "./ids.ts";
+import type { ReplicaActor } from "./replica.ts";
+import { PowerOfTwoChoicesPicker, type ReplicaCandidate, type ReplicaPicker } from "./replica-picker.ts";
+
+export interface RouterLimits {
+  maxOngoingRequests: number;
+  /** -1: unbounded. */
+  maxQueuedRequests: number;
+}
+
+export interface RouterOptions extends RouterLimits {
+  /** Names the deployment in error messages, e.g. "app#Adder". */
+  name: string;
+  picker?: ReplicaPicker;
+  /** Called when a request is queued (demand the controller may need to scale for). */
+  onDemand?: () => void;
+}
+
+export interface RouteOptions extends CallOptions {
+  /** Only this replica (sticky sessions); if it is gone the request fails with ReplicaDiedError. */
+  replicaId?: ReplicaId;
+}
+
+/** A stream opened on a replica, its first item already read (so a refusal could be re-routed). */
+export interface OpenedStream {
+  replicaId: ReplicaId;
+  first: IteratorResult<unknown>;
+  /** The remaining items; iterating to the end, breaking or an error frees the replica slot. */
+  rest: AsyncIterable<unknown>;
+}
+
+interface Slot {
+  readonly replica: ReplicaActor;
+  /** Requests this router has in flight on the replica. */
+  ongoing: number;
+  /** Of those, the ones the autoscaler counts (streams stop counting after their first item). */
+  counted: number;
+  live: boolean;
+  /** It refused a call as busy: skip it until one of its calls ends or the next poke(). */
+  refused: boolean;
+}
+
+interface Waiter {
+  pin: ReplicaId | undefined;
+  resolve(lease: Lease): void;
+  reject(err: Error): void;
+}
+
+interface Lease {
+  readonly slot: Slot;
+  release(): void;
+  /** The stream produced its first item: stop counting it for autoscaling. */
+  uncount(): void;
+  /** The replica refused the call as busy (its own count is ahead of ours). */
+  refuse(): void;
+}
+
+/** How often a request refused as busy (a stale in-flight count) is re-routed before failing. */
+const MAX_BUSY_RETRIES = 20;
+
+export class DeploymentRouter {
+  readonly #name: string;
+  readonly #picker: ReplicaPicker;
+  readonly #onDemand: (() => void) | undefined;
+  #limits: RouterLimits;
+  readonly #slots = new Map<ReplicaId, Slot>();
+  readonly #queue: Waiter[] = [];
+  /** Why requests cannot be served while there is no replica (failed deploy), if so. */
+  #failure: Error | undefined;
+  #closed: Error | undefined;
+
+  constructor(options: RouterOptions) {
+    this.#name = options.name;
+    this.#picker = options.picker ?? new PowerOfTwoChoicesPicker();
+    this.#onDemand = options.onDemand;
+    this.#limits = { maxOngoingRequests: options.maxOngoingRequests, maxQueuedRequests: options.maxQueuedRequests };
+  }
+
+  setLimits(limits: RouterLimits): void {
+    this.#limits = { ...limits };
+    this.#drain();
+  }
+
+  /** The replicas requests may go to now; the others stop receiving new requests at once. */
+  setReplicas(replicas: readonly ReplicaActor[]): void {
+    const keep = new Set(replicas.map((r) => r.id));
+    for (const [id, slot] of this.#slots) {
+      if (keep.has(id)) continue;
+      slot.live = false;
+      this.#slots.delete(id);
+    }
+    for (const r of replicas) {
+      if (!this.#slots.has(r.id)) this.#slots.set(r.id, { replica: r, ongoing: 0, counted: 0, live: true, refused: false });
+    }
+    this.#rejectOrphanedPins();
+    this.#drain();
+    this.#failQueueIfUnservable();
+  }
+
+  /** Drops a replica at once (it died): queued requests go elsewhere, pinned ones fail. */
+  removeReplica(id: ReplicaId): void {
+    const slot = this.#slots.get(id);
+    if (!slot) return;
+    slot.live = false;
+    this.#slots.delete(id);
+    this.#rejectOrphanedPins();
+    this.#failQueueIfUnservable();
+  }
+
+  /**
+   * While set and no replica is routable, requests fail with `err` (e.g. the deployment failed to
+   * deploy) instead of waiting; queued ones are failed now.
+   */
+  setFailure(err: Error | undefined): void {
+    this.#failure = err;
+    this.#failQueueIfUnservable();
+  }
+
+  /** Refuses every new request with `err` and fails the queued ones (deleted, shutting down). */
+  close(err: Error): void {
+    this.#closed = err;
+    for (const w of this.#queue.splice(0)) w.reject(err);
+  }
+
+  hasReplica(id: ReplicaId): boolean {
+    return this.#slots.has(id);
+  }
+
+  get replicaIds(): ReplicaId[] {
+    return [...this.#slots.keys()];
+  }
+
+  get queued(): number {
+    return this.#queue.length;
+  }
+
+  /** In flight on replicas through this router. */
+  get running(): number {
+    let n = 0;
+    for (const s of this.#slots.values()) n += s.ongoing;
+    return n;
+  }
+
+  /** Queued + running requests the autoscaler should see (streams past their first item excluded). */
+  get ongoingForAutoscaling(): number {
+    let n = this.#queue.length;
+    for (const s of this.#slots.values()) n += s.counted;
+    return n;
+  }
+
+  /** Per-replica in-flight counts (status, metrics). */
+  ongoingByReplica(): Map<ReplicaId, number> {
+    return new Map([...this.#slots].map(([id, s]) => [id, s.ongoing]));
+  }
+
+  /** Re-checks capacity; the controller calls it every tick (actor counts can fall on their own). */
+  poke(): void {
+    for (const slot of this.#slots.values()) slot.refused = false;
+    this.#drain();
+  }
+
+  async call(method: string, args: unknown[], options: RouteOptions = {}): Promise<unknown> {
+    const deadline = deadlineOf(options);
+    for (let attempt = 0; ; attempt++) {
+      const lease = await this.#acquire(options, deadline);
+      try {
+        return await lease.slot.replica.call(method, args, sendOptions(options, deadline));
+      } catch (err) {
+        if (err instanceof ReplicaBusyError && attempt < MAX_BUSY_RETRIES) {
+          lease.refuse();
+          continue;
+        }
+        throw err;
+      } finally {
+        lease.release();
+      }
+    }
+  }
+
+  stream(method: string, args: unknown[], options: RouteOptions = {}): AsyncIterable<unknown> {
+    return {
+      [Symbol.asyncIterator]: () => this.#streamItems(method, args, options)[Symbol.asyncIterator](),
+    };
+  }
+
+  async *#streamItems(method: string, args: unknown[], options: RouteOptions): AsyncGenerator<unknown> {
+    const opened = await this.openStream(method, args, options);
+    if (opened.first.done) return;
+    yield opened.first.value;
+    yield* opened.rest;
+  }
+
+  /** Starts a stream on a replica and reads its first item (an HTTP response head, say). */
+  async openStream(method: string, args: unknown[], options: RouteOptions = {}): Promise<OpenedStream> {
+    const deadline = deadlineOf(options);
+    for (let attempt = 0; ; attempt++) {
+      const lease = await this.#acquire(options, deadline);
+      let iterator: AsyncIterator<unknown> | undefined;
+      let first: IteratorResult<unknown>;
+      try {
+        iterator = lease.slot.replica.stream(method, args, sendOptions(options, deadline))[Symbol.asyncIterator]();
+        first = await iterator.next();
+      } catch (err) {
+        const busy = err instanceof ReplicaBusyError && attempt < MAX_BUSY_RETRIES;
+        if (busy) lease.refuse();
+        lease.release();
+        if (busy) continue;
+        throw err;
+      }
+      lease.uncount();
+      if (first.done) {
+        lease.release();
+        return { replicaId: lease.slot.replica.id, first, rest: emptyIterable() };
+      }
+      return { replicaId: lease.slot.replica.id, first, rest: releasingIterable(iterator, lease) };
+    }
+  }
+
+  #acquire(options: RouteOptions, deadline: number | undefined): Promise<Lease> {
+    if (this.#closed) return Promise.reject(this.#closed);
+    const signal = options.signal;
+    if (signal?.aborted) return Promise.reject(new CancelledError());
+    const pin = options.replicaId;
+    if (pin !== undefined && !this.#slots.has(pin)) {
+      return Promise.reject(new ReplicaDiedError(`replica ${pin} of ${this.#name} is gone`));
+    }
+    if (this.#queue.length === 0 || pin !== undefined) {
+      const slot = this.#tryAssign(pin);
+      if (slot) return Promise.resolve(this.#lease(slot));
+    }
+    if (this.#failure && this.#slots.size === 0) return Promise.reject(this.#failure);
+    const max = this.#limits.maxQueuedRequests;
+    if (max >= 0 && this.#queue.length >= max) {
+      return Promise.reject(
+        new BackPressureError(
+          `${this.#name}: every replica is at maxOngoingRequests (${this.#limits.maxOngoingRequests}) and the queue is full (maxQueuedRequests ${max})`,
+        ),
+      );
+    }
+    return new Promise<Lease>((resolve, reject) => {
+      let timer: NodeJS.Timeout | undefined;
+      const cleanup = (): void => {
+        if (timer) clearTimeout(timer);
+        signal?.removeEventListener("abort", onAbort);
+      };
+      const waiter: Waiter = {
+        pin,
+        resolve: (lease) => {
+          cleanup();
+          resolve(lease);
+        },
+        reject: (err) => {
+          cleanup();
+          reject(err);
+        },
+      };
+      const leave = (err: Error): void => {
+        const i = this.#queue.indexOf(waiter);
+        if (i !== -1) this.#queue.splice(i, 1);
+        waiter.reject(err);
+      };
+      const onAbort = (): void => leave(new CancelledError("the request was cancelled while queued"));
+      signal?.addEventListener("abort", onAbort, { once: true });
+      if (deadline !== undefined) {
+        timer = setTimeout(
+          () => leave(new TimeoutError(`${this.#name}: the request timed out waiting for a replica`)),
+          Math.max(0, deadline - Date.now()),
+        );
+      }
+      this.#queue.push(waiter);
+      this.#onDemand?.();
+    });
+  }
+
+  #lease(slot: Slot): Lease {
+    slot.ongoing++;
+    slot.counted++;
+    let released = false;
+    let counted = true;
+    let refused = false;
+    return {
+      slot,
+      refuse: () => {
+        refused = true;
+      },
+      uncount: () => {
+        if (!counted) return;
+        counted = false;
+        slot.counted--;
+      },
+      release: () => {
+        if (released) return;
+        released = true;
+        slot.ongoing--;
+        if (counted) slot.counted--;
+        counted = false;
+        // A call that really ran and ended frees room; a refusal says the replica is full.
+        slot.refused = refused;
+        this.#drain();
+      },
+    };
+  }
+
+  #capacityLeft(slot: Slot): number {
+    // The actor's own count also holds calls this router did not send (health checks) and
+    // cancelled calls still finishing in the worker.
+    return this.#limits.maxOngoingRequests - Math.max(slot.ongoing, slot.replica.ongoing);
+  }
+
+  #tryAssign(pin: ReplicaId | undefined): Slot | undefined {
+    if (pin !== undefined) {
+      const slot = this.#slots.get(pin);
+      return slot && slot.live && !slot.refused && this.#capacityLeft(slot) > 0 ? slot : undefined;
+    }
+    const candidates: ReplicaCandidate[] = [];
+    for (const [id, slot] of this.#slots) {
+      if (slot.live && !slot.refused && this.#capacityLeft(slot) > 0) candidates.push({ id, ongoing: Math.max(slot.ongoing, slot.replica.ongoing) });
+    }
+    const id = this.#picker.pick(candidates);
+    return id === undefined ? undefined : this.#slots.get(id);
+  }
+
+  /** Hands free capacity to queued requests, oldest first (pinned ones skip past full replicas). */
+  #drain(): void {
+    for (let i = 0; i < this.#queue.length; ) {
+      const waiter = this.#queue[i]!;
+      const slot = this.#tryAssign(waiter.pin);
+      if (!slot) {
+        if (waiter.pin === undefined) break;
+        i++;
+        continue;
+      }
+      this.#queue.splice(i, 1);
+      waiter.resolve(this.#lease(slot));
+    }
+  }
+
+  #rejectOrphanedPins(): void {
+    for (let i = 0; i < this.#queue.length; ) {
+      const w = this.#queue[i]!;
+      if (w.pin !== undefined && !this.#slots.has(w.pin)) {
+        this.#queue.splice(i, 1);
+        w.reject(new ReplicaDiedError(`replica ${w.pin} of ${this.#name} is gone`));
+      } else i++;
+    }
+  }
+
+  #failQueueIfUnservable(): void {
+    if (!this.#failure || this.#slots.size > 0) return;
+    for (const w of this.#queue.splice(0)) w.reject(this.#failure);
+  }
+}
+
+function deadlineOf(options: CallOptions): number | undefined {
+  return options.timeoutMs !== undefined ? Date.now() + options.timeoutMs : undefined;
+}
+
+function sendOptions(options: CallOptions, deadline: number | undefined): CallOptions {
+  const out: CallOptions = {};
+  if (options.signal) out.signal = options.signal;
+  if (deadline !== undefined) out.timeoutMs = Math.max(1, deadline - Date.now());
+  return out;
+}
+
+function emptyIterable(): AsyncIterable<unknown> {
+  return { [Symbol.asyncIterator]: () => ({ next: async () => ({ done: true, value: undefined }) }) };
+}
+
+/** The rest of a stream; the lease is released exactly once, however iteration ends. */
+function releasingIterable(iterator: AsyncIterator<unknown>, lease: Lease): AsyncIterable<unknown> {
+  let taken = false;
+  return {
+    [Symbol.asyncIterator]: (): AsyncIterator<unknown> => {
+      if (taken) throw new TypeError("a replica stream can be iterated only once");
+      taken = true;
+      return {
+        next: async () => {
+          try {
+            const r = await iterator.next();
+            if (r.done) lease.release();
+            return r;
+          } catch (err) {
+            lease.release();
+            throw err;
+          }
+        },
+        return: async (value?: unknown) => {
+          lease.release();
+          return (await iterator.return?.(value)) ?? { done: true, value };
+        },
+      };
+    },
+  };
+}

@@ -1,0 +1,180 @@
+// Test doubles for the control plane: a fake replica actor whose start, calls and death the test
+// drives by hand, a factory that records every replica it built, and a fake clock.
+
+import { CancelledError, ReplicaBusyError, ReplicaDiedError, ReplicaStoppedError } from "../../../src/errors.ts";
+import type { CallOptions } from "../../../src/runtime/call.ts";
+import type { ReplicaId } from "../../../src/runtime/ids.ts";
+import type { ReplicaActor, ReplicaDeath, ReplicaFactory, ReplicaSpec } from "../../../src/runtime/replica.ts";
+import { replicaId } from "../../../src/runtime/ids.ts";
+
+export interface Deferred<T> {
+  promise: Promise<T>;
+  resolve(value: T): void;
+  reject(err: Error): void;
+  settled: boolean;
+}
+
+export function deferred<T>(): Deferred<T> {
+  let resolve!: (v: T) => void;
+  let reject!: (e: Error) => void;
+  const d = { settled: false } as Deferred<T>;
+  d.promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  d.resolve = (v) => {
+    d.settled = true;
+    resolve(v);
+  };
+  d.reject = (e) => {
+    d.settled = true;
+    reject(e);
+  };
+  return d;
+}
+
+export interface FakeCall {
+  method: string;
+  args: unknown[];
+  options?: CallOptions;
+  result: Deferred<unknown>;
+}
+
+export type Responder = (method: string, args: unknown[]) => unknown;
+
+export class FakeReplica implements ReplicaActor {
+  readonly id: ReplicaId;
+  readonly spec: ReplicaSpec | undefined;
+  methods: ReadonlySet<string> = new Set(["work"]);
+  readonly calls: FakeCall[] = [];
+  readonly #start = deferred<void>();
+  readonly #deathListeners: Array<(d: ReplicaDeath) => void> = [];
+  /** When set, calls answer at once with its value instead of waiting for the test. */
+  respond: Responder | undefined;
+  readonly maxOngoing: number;
+  state: "NEW" | "STARTING" | "RUNNING" | "STOPPING" | "STOPPED" | "DEAD" = "NEW";
+  stopOptions: { gracefulTimeoutMs?: number } | undefined;
+  /** Resolves stop(); tests may hold it to observe STOPPING. */
+  readonly stopGate = deferred<void>();
+  autoStop = true;
+
+  constructor(id: string, spec?: ReplicaSpec, maxOngoing = spec?.maxOngoingRequests ?? 100) {
+    this.id = replicaId(id);
+    this.spec = spec;
+    this.maxOngoing = maxOngoing;
+  }
+
+  get ongoing(): number {
+    return this.calls.filter((c) => !c.result.settled).length;
+  }
+
+  get pending(): FakeCall[] {
+    return this.calls.filter((c) => !c.result.settled);
+  }
+
+  start(): Promise<void> {
+    this.state = "STARTING";
+    return this.#start.promise;
+  }
+
+  succeedStart(methods?: string[]): void {
+    if (methods) this.methods = new Set(methods);
+    this.state = "RUNNING";
+    this.#start.resolve();
+  }
+
+  failStart(err: Error): void {
+    this.state = "DEAD";
+    this.#start.reject(err);
+  }
+
+  call(method: string, args: unknown[], options?: CallOptions): Promise<unknown> {
+    if (this.state === "DEAD") return Promise.reject(new ReplicaDiedError(`replica ${this.id} is dead`));
+    if (this.state !== "RUNNING") return Promise.reject(new ReplicaStoppedError(`replica ${this.id} is ${this.state}`));
+    if (this.ongoing >= this.maxOngoing) return Promise.reject(new ReplicaBusyError(`replica ${this.id} is full`));
+    const call: FakeCall = { method, args, options, result: deferred() };
+    this.calls.push(call);
+    options?.signal?.addEventListener("abort", () => call.result.reject(new CancelledError()), { once: true });
+    if (this.respond) {
+      try {
+        Promise.resolve(this.respond(method, args)).then(call.result.resolve, call.result.reject);
+      } catch (err) {
+        call.result.reject(err as Error);
+      }
+    }
+    return call.result.promise;
+  }
+
+  stream(method: string, args: unknown[], options?: CallOptions): AsyncIterable<unknown> {
+    const self = this;
+    return (async function* () {
+      const items = (await self.call(method, args, options)) as unknown[];
+      for (const item of items) yield item;
+    })();
+  }
+
+  onDeath(listener: (death: ReplicaDeath) => void): void {
+    this.#deathListeners.push(listener);
+  }
+
+  /** The thread dies: in-flight calls fail, listeners hear once. */
+  die(message = "boom"): void {
+    const wasStopping = this.state === "STOPPING";
+    this.state = "DEAD";
+    for (const c of this.pending) c.result.reject(new ReplicaDiedError(`replica ${this.id} died: ${message}`));
+    if (!this.#start.settled) this.#start.reject(new ReplicaDiedError(message));
+    if (wasStopping) return;
+    for (const l of this.#deathListeners.splice(0)) l({ replicaId: this.id, error: new ReplicaDiedError(message) });
+  }
+
+  stop(options?: { gracefulTimeoutMs?: number }): Promise<void> {
+    this.stopOptions = options ?? {};
+    if (this.state === "DEAD" || this.state === "STOPPED") return Promise.resolve();
+    this.state = "STOPPING";
+    if (this.autoStop) this.stopGate.resolve();
+    return this.stopGate.promise.then(() => {
+      this.state = "STOPPED";
+    });
+  }
+}
+
+export interface FakeFactory {
+  factory: ReplicaFactory;
+  replicas: FakeReplica[];
+  /** Replicas built for one deployment, in creation order. */
+  of(deployment: string): FakeReplica[];
+  /** Called on each new replica (e.g. to auto-start it). */
+  onCreate?: (r: FakeReplica) => void;
+}
+
+export function fakeFactory(): FakeFactory {
+  const out: FakeFactory = {
+    replicas: [],
+    factory: (spec) => {
+      const r = new FakeReplica(spec.replicaId, spec);
+      out.replicas.push(r);
+      out.onCreate?.(r);
+      return r;
+    },
+    of: (deployment) => out.replicas.filter((r) => r.spec?.deploymentName === deployment),
+  };
+  return out;
+}
+
+export class FakeClock {
+  #now: number;
+  constructor(startMs = 1_000_000) {
+    this.#now = startMs;
+  }
+  now(): number {
+    return this.#now;
+  }
+  advance(ms: number): void {
+    this.#now += ms;
+  }
+}
+
+/** Lets settled promises run their callbacks. */
+export async function flush(): Promise<void> {
+  for (let i = 0; i < 3; i++) await new Promise((r) => setImmediate(r));
+}
