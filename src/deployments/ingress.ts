@@ -7,6 +7,7 @@
 // Also here: `fetchApp(create)`, the plain web-standard ingress (any fetch(Request) → Response).
 
 import { InvalidOptionsError } from "../errors.ts";
+import { currentCallSignal } from "../runtime/call-context.ts";
 import { HTTP_HANDLER_METHOD, type HttpStreamItem, type SerializedHttpRequest } from "../runtime/http-message.ts";
 import { serveHttp } from "../ingress/http-bridge.ts";
 import { parseFetchAppOptions, type FetchAppOptions } from "../ingress/options.ts";
@@ -88,11 +89,6 @@ export function fetchApp(
       }),
     proxyOptions,
   };
-}
-
-// Until the worker runtime exposes the call signal (src/runtime/call-context.ts), none is known here.
-function currentCallSignal(): AbortSignal | undefined {
-  return undefined;
 }
 
 function assertDefinition(definition: IngressDefinition): void {

@@ -246,6 +246,11 @@ class HttpProxy implements Proxy {
       ...(record.replica ? { replica: record.replica } : {}),
       ...(record.error ? { error: record.error } : {}),
     };
+    // Path without the query (a query can carry credentials); never headers.
+    this.#options.logger?.info(
+      { requestId, app: event.app, method: res.req?.method, path: pathOf(res.req?.url ?? "/"), status: event.status, latencyMs: Math.round(event.latencyMs * 100) / 100 },
+      "request",
+    );
     try {
       this.#options.onRequest?.(event);
     } catch (err) {
