@@ -1,0 +1,141 @@
+// The `stingray` command line: commander wiring only. Each command's work lives in commands/;
+// this file declares names, arguments, options and help text, and maps failures to exit codes
+// (see errors.ts). Commands are imported when they run, so `--help` and `status` start fast and
+// only `run` loads the runtime.
+
+import { readFileSync } from "node:fs";
+import { Command, CommanderError, Option } from "commander";
+import { StingrayError } from "../errors.ts";
+import { CliError, EXIT_FAILURE, EXIT_USAGE } from "./errors.ts";
+import { DEFAULT_ADDRESS, type CliIO } from "./io.ts";
+import { parseAddress, parseHost, parseNumCpus, parseNumGpus, parsePort, parsePositiveSeconds, parseRoutePrefix } from "./parse.ts";
+
+const EXIT_CODES_HELP = `
+Exit codes: 0 success, 1 failure (runtime unreachable, deploy failed, aborted), 2 bad input
+(unknown option, invalid value, invalid config file).`;
+
+function addressOptions(cmd: Command): Command {
+  return cmd
+    .addOption(new Option("--address <url>", `the runtime to talk to (env STINGRAY_ADDRESS, default ${DEFAULT_ADDRESS})`).argParser(parseAddress))
+    .addOption(new Option("--token <token>", "admin API token, when the runtime requires one (env STINGRAY_ADMIN_TOKEN)"));
+}
+
+export function buildProgram(io: CliIO, setExitCode: (code: number) => void): Command {
+  const program = new Command("stingray")
+    .description("A Ray-Serve-like runtime for Node.js that serves MCP servers over Streamable HTTP.")
+    .version(packageVersion(), "-V, --version")
+    .showHelpAfterError("(run with --help for usage)")
+    .configureOutput({
+      writeOut: (s) => io.stdout.write(s),
+      writeErr: (s) => io.stderr.write(s),
+    })
+    .addHelpText("after", EXIT_CODES_HELP)
+    .exitOverride();
+
+  program
+    .command("run")
+    .description("Run an application in the foreground (like `serve run`) until Ctrl-C or `stingray shutdown`.")
+    .argument("<target>", 'what to run: "path/to/module.ts:exportName" (an application, or a function returning one) or a deploy config file (.yaml/.yml/.json)')
+    .addOption(new Option("--host <host>", "interface the HTTP proxy listens on").default("127.0.0.1").argParser(parseHost))
+    .addOption(new Option("-p, --port <port>", "HTTP port (0 picks a free one)").default(8000).argParser(parsePort))
+    .addOption(new Option("--num-cpus <n>", "logical CPUs this node offers to replicas (default: the machine's cores)").argParser(parseNumCpus))
+    .addOption(new Option("--num-gpus <n>", "logical GPUs this node offers to replicas (default: detected GPUs)").argParser(parseNumGpus))
+    .addOption(new Option("--name <name>", "application name (default: the export name)"))
+    .addOption(new Option("--route-prefix <prefix>", 'route prefix of the application (default "/")').argParser(parseRoutePrefix))
+    .addOption(new Option("--admin-token <token>", "require this bearer token on the admin API (env STINGRAY_ADMIN_TOKEN); without it the admin API is loopback-only"))
+    .addOption(new Option("--no-progress", "do not show the replica start-up progress line"))
+    .addOption(new Option("--ready-timeout <seconds>", "give up if the application is not running after this long").default(120).argParser(parsePositiveSeconds))
+    .addHelpText(
+      "after",
+      `
+Examples:
+  stingray run examples/weather.ts:app --port 8000
+  stingray run examples/weather.ts:app --num-cpus 4 --num-gpus 1 --route-prefix /weather
+  stingray run serve-config.yaml
+${EXIT_CODES_HELP}`,
+    )
+    .action(async (target: string, opts) => {
+      const { runCommand } = await import("./commands/run.ts");
+      setExitCode(await runCommand(target, opts, io));
+    });
+
+  addressOptions(
+    program
+      .command("deploy")
+      .description("Deploy the applications of a config file to a running runtime (validated locally first).")
+      .argument("<config>", "config file (YAML or JSON): applications with name, routePrefix, importPath and per-deployment overrides"),
+  )
+    .addHelpText(
+      "after",
+      `
+Config file shape (Ray Serve's, in camelCase):
+  http: { host: 127.0.0.1, port: 8000 }       # used by \`stingray run <config>\`
+  applications:
+    - name: weather
+      routePrefix: /weather
+      importPath: examples/weather.ts:app     # relative to the config file
+      args: {}                                # passed to a builder function export
+      deployments:
+        - name: WeatherMCP
+          numReplicas: 2                      # or autoscalingConfig: {...}
+          actorOptions: { numCpus: 0.5 }
+Applications running in the runtime but missing from the file are deleted.
+${EXIT_CODES_HELP}`,
+    )
+    .action(async (file: string, opts) => {
+      const { deployCommand } = await import("./commands/deploy.ts");
+      setExitCode(await deployCommand(file, opts, io));
+    });
+
+  addressOptions(program.command("status").description("Show applications, deployments, replica states and resources of a running runtime."))
+    .option("--json", "print the raw status snapshot as JSON")
+    .addHelpText("after", EXIT_CODES_HELP)
+    .action(async (opts) => {
+      const { statusCommand } = await import("./commands/status.ts");
+      setExitCode(await statusCommand(opts, io));
+    });
+
+  addressOptions(program.command("shutdown").description("Gracefully shut down a running runtime (drains in-flight requests)."))
+    .option("-y, --yes", "do not ask for confirmation (required when stdin is not a terminal)")
+    .option("--no-wait", "return once the shutdown was accepted instead of waiting for the runtime to stop")
+    .addHelpText("after", EXIT_CODES_HELP)
+    .action(async (opts) => {
+      const { shutdownCommand } = await import("./commands/shutdown.ts");
+      setExitCode(await shutdownCommand(opts, io));
+    });
+
+  return program;
+}
+
+/** Runs the CLI and resolves with the process exit code; never throws. */
+export async function runCli(argv: string[], io: CliIO): Promise<number> {
+  let code = 0;
+  const program = buildProgram(io, (c) => (code = c));
+  try {
+    await program.parseAsync(argv, { from: "user" });
+    return code;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // Help and version are "errors" in commander's exitOverride mode; their code is 0.
+      return err.exitCode === 0 ? 0 : EXIT_USAGE;
+    }
+    if (err instanceof CliError) {
+      io.stderr.write(`error: ${err.message}\n`);
+      return err.exitCode;
+    }
+    if (err instanceof StingrayError) {
+      io.stderr.write(`error: ${err.message} (${err.code})\n`);
+      return err.code === "STINGRAY_ERR_INVALID_OPTIONS" ? EXIT_USAGE : EXIT_FAILURE;
+    }
+    io.stderr.write(`error: ${(err as Error)?.stack ?? String(err)}\n`);
+    return EXIT_FAILURE;
+  }
+}
+
+function packageVersion(): string {
+  try {
+    return (JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string }).version;
+  } catch {
+    return "unknown";
+  }
+}
