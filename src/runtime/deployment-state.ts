@@ -1,0 +1,510 @@
+// One deployment's goal state (what should run: code version, userConfig, replica count) and
+// current state (its replicas by state), and `update()`, one reconcile step between them:
+// collect finished starts / reconfigures / stops, health-check running replicas, replace dead or
+// unhealthy ones (as RECOVERING), apply autoscaling, reconfigure in place when only userConfig
+// changed, and start or stop replicas toward the goal — gradually when the code version changed
+// (a rolling update: a new replica must run before an old one is drained, so no request fails).
+// Repeated start failures of one version end in DEPLOY_FAILED carrying the error, not a crash loop.
+
+import { createHash } from "node:crypto";
+import { serialize } from "node:v8";
+import { DeployFailedError, ResourceUnavailableError } from "../errors.ts";
+import type { DeploymentConfig } from "../deployments/options.ts";
+import type { DeploymentStatusInfo, ReplicaStatusInfo } from "../observability/status.ts";
+import { OngoingRequestsWindow, type AutoscalingPolicy, type AutoscalingPolicyState } from "./autoscaling-policy.ts";
+import type { CallTransport } from "./call.ts";
+import type { Clock } from "./clock.ts";
+import type { DeploymentId, ReplicaId } from "./ids.ts";
+import type { ReplicaScheduler } from "./placement.ts";
+import type { ReplicaFactory, ReplicaSpec } from "./replica.ts";
+import { ReplicaState, ReplicaStateContainer, type ReplicaStateName, type ReplicaVersion } from "./replica-state.ts";
+import type { DeploymentRouter } from "./router.ts";
+
+/** What the controller should run for one deployment (the goal). */
+export interface DeploymentTarget {
+  id: DeploymentId;
+  modulePath: string;
+  /** The class's registry name (or an export of the module) the worker loads. */
+  exportName: string;
+  initArgs: unknown[];
+  config: DeploymentConfig;
+  /** Changes when the code, init args or replica-shaping options change (rolling replace). */
+  codeVersion: string;
+}
+
+export type DeploymentStatus = "UPDATING" | "HEALTHY" | "UNHEALTHY" | "DEPLOY_FAILED" | "UPSCALING" | "DOWNSCALING";
+
+export interface ControlLogger {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+}
+
+export interface DeploymentStateDeps {
+  clock: Clock;
+  replicaFactory: ReplicaFactory;
+  scheduler: ReplicaScheduler;
+  router: DeploymentRouter;
+  upcall?: CallTransport;
+  log: ControlLogger;
+  policy: AutoscalingPolicy;
+  /** Consecutive failed health checks that replace a replica (Ray: 3). */
+  healthCheckFailureThreshold: number;
+  /** Consecutive failed starts of one version that mark the deployment DEPLOY_FAILED. */
+  maxStartFailures: number;
+  newReplicaId(id: DeploymentId): ReplicaId;
+}
+
+export interface DeploymentStatusReport extends DeploymentStatusInfo {
+  status: DeploymentStatus;
+  runningReplicas: number;
+  /** Replicas waiting for resources. */
+  pendingReplicas: number;
+  /** The resource they wait for (e.g. "GPU"). */
+  pendingResource?: string;
+  lastError?: { name: string; code?: string; message: string };
+  replicas: ReplicaStatusInfo[];
+}
+
+const STARTING_STATES: readonly ReplicaStateName[] = ["STARTING", "RECOVERING"];
+const ACTIVE_STATES: readonly ReplicaStateName[] = ["STARTING", "RECOVERING", "RUNNING", "UPDATING"];
+/** Start retries back off from this, doubling, up to MAX_BACKOFF_MS. */
+const BASE_BACKOFF_MS = 100;
+const MAX_BACKOFF_MS = 5_000;
+
+export class DeploymentState {
+  readonly id: DeploymentId;
+  readonly #deps: DeploymentStateDeps;
+  #target: DeploymentTarget;
+  #userConfigVersion: string;
+  #targetReplicas: number;
+  #deleting = false;
+  readonly #replicas = new ReplicaStateContainer();
+  #startFailures = 0;
+  #failed: Error | undefined;
+  #nextStartAtMs = 0;
+  #lastError: Error | undefined;
+  #restarts = 0;
+  #recoveriesOwed = 0;
+  #pending: { count: number; error: ResourceUnavailableError } | undefined;
+  /** The goal was reached since the last deploy (UPDATING until then). */
+  #reachedGoal = false;
+  #scaling: "UPSCALING" | "DOWNSCALING" | undefined;
+  readonly #window = new OngoingRequestsWindow();
+  #policyState: AutoscalingPolicyState = {};
+  #published = "";
+
+  constructor(target: DeploymentTarget, deps: DeploymentStateDeps) {
+    this.id = target.id;
+    this.#deps = deps;
+    this.#target = target;
+    this.#userConfigVersion = userConfigVersion(target.config.userConfig);
+    this.#targetReplicas = initialReplicas(target.config);
+    this.#applyLimits();
+  }
+
+  get target(): DeploymentTarget {
+    return this.#target;
+  }
+
+  get targetReplicas(): number {
+    return this.#deleting ? 0 : this.#targetReplicas;
+  }
+
+  /** Deleted and every replica gone: the controller may forget it. */
+  get isDeleted(): boolean {
+    return this.#deleting && this.#replicas.count() === 0;
+  }
+
+  get isDeleting(): boolean {
+    return this.#deleting;
+  }
+
+  /** A new goal. A userConfig-only change is applied in place; a code change rolls replicas. */
+  deploy(target: DeploymentTarget): void {
+    const codeChanged = target.codeVersion !== this.#target.codeVersion;
+    const configChanged = userConfigVersion(target.config.userConfig) !== this.#userConfigVersion;
+    const wasDeleting = this.#deleting;
+    this.#deleting = false;
+    if (codeChanged || configChanged || wasDeleting) {
+      this.#reachedGoal = false;
+      this.#failed = undefined;
+      this.#startFailures = 0;
+      this.#nextStartAtMs = 0;
+      this.#deps.router.setFailure(undefined);
+    }
+    const before = this.#targetReplicas;
+    const auto = target.config.autoscaling;
+    if (!auto) this.#targetReplicas = target.config.numReplicas ?? 1;
+    else if (!this.#target.config.autoscaling || wasDeleting) this.#targetReplicas = auto.initialReplicas;
+    else this.#targetReplicas = Math.min(auto.maxReplicas, Math.max(auto.minReplicas, this.#targetReplicas));
+    if (this.#targetReplicas !== before) this.#scaling = this.#targetReplicas > before ? "UPSCALING" : "DOWNSCALING";
+    this.#target = target;
+    this.#userConfigVersion = userConfigVersion(target.config.userConfig);
+    this.#applyLimits();
+  }
+
+  delete(): void {
+    this.#deleting = true;
+  }
+
+  /** One reconcile step. Never awaits: slow replicas are checked again on the next step. */
+  update(): void {
+    const now = this.#deps.clock.now();
+    this.#collectDead();
+    this.#collectStarted(now);
+    this.#collectReconfigured(now);
+    this.#checkHealth(now);
+    this.#collectStopped();
+    this.#autoscale(now);
+    this.#reconfigureInPlace(now);
+    this.#scale(now);
+    this.#publish();
+    this.#deps.router.poke();
+    if (this.#isAtGoal()) {
+      this.#reachedGoal = true;
+      this.#scaling = undefined;
+    }
+  }
+
+  /** Stops every replica now (shutdown). */
+  stopAll(): void {
+    this.#deleting = true;
+    const now = this.#deps.clock.now();
+    for (const r of this.#replicas.pop(ACTIVE_STATES)) this.#stopReplica(r, now);
+    this.#publish();
+  }
+
+  status(): DeploymentStatusReport {
+    const counts = this.#replicas.counts();
+    const replicaStates: Record<string, number> = { ...counts, PENDING: this.#pending?.count ?? 0 };
+    const ongoing = this.#deps.router.ongoingByReplica();
+    const replicas: ReplicaStatusInfo[] = this.#replicas.get().map((r) => ({
+      id: r.id,
+      state: r.state,
+      ongoing: ongoing.get(r.id) ?? r.actor.ongoing,
+      gpuIds: r.placement.gpuIds,
+      resources: r.placement.resources,
+      startedAt: r.createdAtMs,
+    }));
+    const report: DeploymentStatusReport = {
+      name: this.id.deployment,
+      status: this.#status(),
+      targetReplicas: this.targetReplicas,
+      runningReplicas: this.#replicas.count(["RUNNING", "UPDATING"]),
+      replicaStates,
+      replicas,
+      queued: this.#deps.router.queued,
+      restarts: this.#restarts,
+      resourcesPerReplica: actorResources(this.#target.config),
+      pendingReplicas: this.#pending?.count ?? 0,
+    };
+    const message = this.#message();
+    if (message) report.message = message;
+    if (this.#pending) report.pendingResource = this.#pending.error.resource;
+    if (this.#lastError) report.lastError = describeError(this.#lastError);
+    return report;
+  }
+
+  #status(): DeploymentStatus {
+    if (this.#failed) return "DEPLOY_FAILED";
+    if (!this.#reachedGoal) return "UPDATING";
+    if (this.#isAtGoal()) return "HEALTHY";
+    if (this.#scaling) return this.#scaling;
+    return "UNHEALTHY";
+  }
+
+  #message(): string | undefined {
+    if (this.#failed) return `replicas failed to start ${this.#startFailures} times in a row: ${this.#failed.message}`;
+    if (this.#pending) {
+      return `${this.#pending.count} replica(s) pending: ${this.#pending.error.message}`;
+    }
+    return undefined;
+  }
+
+  #isAtGoal(): boolean {
+    if (this.#replicas.count(["STARTING", "RECOVERING", "UPDATING"]) > 0) return false;
+    const running = this.#replicas.get(["RUNNING"]);
+    if (running.some((r) => !this.#isCurrent(r) || r.version.userConfig !== this.#userConfigVersion)) return false;
+    return running.length === this.targetReplicas && !this.#pending;
+  }
+
+  #isCurrent(r: ReplicaState): boolean {
+    return r.version.code === this.#target.codeVersion;
+  }
+
+  // ---- collecting results of earlier steps ----
+
+  #collectDead(): void {
+    for (const r of this.#replicas.pop()) {
+      if (!r.death || r.state === "STOPPING" || r.isStarting) {
+        this.#replicas.add(r);
+        continue;
+      }
+      this.#lastError = r.death;
+      this.#restarts++;
+      this.#recoveriesOwed++;
+      r.placement.release();
+      this.#deps.log.warn({ replica: r.id, err: r.death }, `replica ${r.id} died; replacing it`);
+    }
+  }
+
+  #collectStarted(now: number): void {
+    for (const r of this.#replicas.pop(STARTING_STATES)) {
+      const result = r.checkStarted();
+      if (result === undefined) {
+        this.#replicas.add(r);
+      } else if (!result.error) {
+        this.#startFailures = 0;
+        this.#replicas.add(r);
+      } else {
+        r.placement.release();
+        this.#lastError = result.error;
+        this.#deps.log.warn({ replica: r.id, err: result.error }, `replica ${r.id} failed to start`);
+        if (this.#isCurrent(r)) this.#recordStartFailure(result.error, now);
+      }
+    }
+  }
+
+  #recordStartFailure(error: Error, now: number): void {
+    this.#lastError = error;
+    this.#startFailures++;
+    this.#nextStartAtMs = now + Math.min(MAX_BACKOFF_MS, BASE_BACKOFF_MS * 2 ** (this.#startFailures - 1));
+    if (this.#startFailures >= this.#deps.maxStartFailures && !this.#failed) {
+      this.#failed = error;
+      const err = new DeployFailedError(`${this.id.app}#${this.id.deployment} failed to deploy: ${error.message}`, {
+        cause: error,
+      });
+      this.#deps.router.setFailure(err);
+      this.#deps.log.error({ err: error }, err.message);
+    }
+  }
+
+  #collectReconfigured(now: number): void {
+    for (const r of this.#replicas.pop(["UPDATING"])) {
+      const result = r.checkReconfigured(now);
+      if (result?.error) {
+        this.#lastError = result.error;
+        this.#restarts++;
+        this.#recoveriesOwed++;
+        this.#deps.log.warn({ replica: r.id, err: result.error }, `reconfigure failed on ${r.id}; replacing it`);
+        this.#stopReplica(r, now);
+      } else {
+        this.#replicas.add(r);
+      }
+    }
+  }
+
+  #checkHealth(now: number): void {
+    const cfg = this.#target.config;
+    for (const r of this.#replicas.pop(["RUNNING"])) {
+      const failure = r.checkHealth(
+        now,
+        cfg.healthCheckPeriodS * 1000,
+        cfg.healthCheckTimeoutS * 1000,
+        this.#deps.healthCheckFailureThreshold,
+      );
+      if (!failure) {
+        this.#replicas.add(r);
+        continue;
+      }
+      this.#lastError = failure;
+      this.#restarts++;
+      this.#recoveriesOwed++;
+      this.#deps.log.warn({ replica: r.id, err: failure }, `replica ${r.id} failed its health check; replacing it`);
+      this.#stopReplica(r, now);
+    }
+  }
+
+  #collectStopped(): void {
+    for (const r of this.#replicas.pop(["STOPPING"])) {
+      if (r.checkStopped() || r.death) r.placement.release();
+      else this.#replicas.add(r);
+    }
+  }
+
+  // ---- deciding ----
+
+  #autoscale(now: number): void {
+    const auto = this.#target.config.autoscaling;
+    if (!auto || this.#deleting) return;
+    const nowS = now / 1000;
+    this.#window.record(nowS, this.#deps.router.ongoingForAutoscaling);
+    const decision = this.#deps.policy({
+      config: auto,
+      currentReplicas: this.#targetReplicas,
+      runningReplicas: this.#replicas.count(["RUNNING", "UPDATING"]),
+      totalOngoingRequests: this.#window.average(nowS, auto.lookBackPeriodS),
+      nowS,
+      policyState: this.#policyState,
+    });
+    this.#policyState = decision.policyState;
+    if (decision.replicas !== this.#targetReplicas) {
+      this.#scaling = decision.replicas > this.#targetReplicas ? "UPSCALING" : "DOWNSCALING";
+      this.#deps.log.info(
+        { from: this.#targetReplicas, to: decision.replicas },
+        `autoscaling ${this.id.app}#${this.id.deployment} to ${decision.replicas} replicas`,
+      );
+      this.#targetReplicas = decision.replicas;
+    }
+  }
+
+  #reconfigureInPlace(now: number): void {
+    const version: ReplicaVersion = { code: this.#target.codeVersion, userConfig: this.#userConfigVersion };
+    for (const r of this.#replicas.pop(["RUNNING"])) {
+      if (this.#isCurrent(r) && r.version.userConfig !== version.userConfig) {
+        r.reconfigure(this.#target.config.userConfig, version, now);
+      }
+      this.#replicas.add(r);
+    }
+  }
+
+  #scale(now: number): void {
+    const goal = this.targetReplicas;
+    const active = this.#replicas.get(ACTIVE_STATES);
+    const current = active.filter((r) => this.#isCurrent(r));
+    const old = active.filter((r) => !this.#isCurrent(r));
+
+    // Too many of the current version: drop those not serving yet first, then the least busy.
+    if (current.length > goal) this.#stopSome(current, current.length - goal, now);
+
+    // Old versions that are not serving yet are useless: stop them now.
+    for (const r of old.filter((o) => o.isStarting)) this.#stopReplica(r, now);
+    const oldServing = old.filter((o) => !o.isStarting);
+
+    // Start new replicas, allowing a small surge above the goal while old ones still serve.
+    const currentNow = Math.min(current.length, goal);
+    let toStart = goal - currentNow;
+    if (oldServing.length > 0) {
+      const surge = Math.max(1, Math.ceil(goal * 0.25));
+      toStart = Math.min(toStart, goal + surge - currentNow - oldServing.length);
+    }
+    this.#pending = undefined;
+    if (this.#failed || now < this.#nextStartAtMs) toStart = 0;
+    for (let i = 0; i < toStart; i++) {
+      if (!this.#startReplica(now)) {
+        this.#pending = { count: toStart - i, error: this.#pending!.error };
+        break;
+      }
+    }
+
+    // Drain old replicas only as new ones take over, so capacity never drops below the goal.
+    const currentServing = this.#replicas.count(["RUNNING", "UPDATING"]) - oldServing.length;
+    const allowedOld = Math.max(0, goal - currentServing);
+    if (oldServing.length > allowedOld) this.#stopSome(oldServing, oldServing.length - allowedOld, now);
+    else if (this.#pending && oldServing.length > 0 && this.#replicas.count(["STOPPING"]) === 0) {
+      // No room for a new replica while old ones hold the resources: make room one at a time.
+      // Requests queue in the router meanwhile instead of failing.
+      this.#stopSome(oldServing, 1, now);
+    }
+  }
+
+  /** Places and starts one replica; false when resources are short (recorded in #pending). */
+  #startReplica(now: number): boolean {
+    const t = this.#target;
+    let placement;
+    try {
+      placement = this.#deps.scheduler.place(t.config.actorOptions);
+    } catch (err) {
+      if (err instanceof ResourceUnavailableError) {
+        this.#pending = { count: 1, error: err };
+        return false;
+      }
+      throw err;
+    }
+    const replicaId = this.#deps.newReplicaId(t.id);
+    const spec: ReplicaSpec = {
+      replicaId,
+      appName: t.id.app,
+      deploymentName: t.id.deployment,
+      modulePath: t.modulePath,
+      exportName: t.exportName,
+      initArgs: t.initArgs,
+      maxOngoingRequests: t.config.maxOngoingRequests,
+      gpuIds: placement.gpuIds,
+      resources: placement.resources,
+    };
+    if (t.config.userConfig !== undefined) spec.userConfig = t.config.userConfig;
+    if (t.config.actorOptions.memoryMb !== undefined) spec.memoryMb = t.config.actorOptions.memoryMb;
+    if (this.#deps.upcall) spec.upcall = this.#deps.upcall;
+    let actor;
+    try {
+      actor = this.#deps.replicaFactory(spec);
+    } catch (err) {
+      // A spec the actor rejects (bad limits, say) fails like a constructor would.
+      placement.release();
+      const error = err instanceof Error ? err : new Error(String(err));
+      this.#deps.log.warn({ err: error }, `could not create a replica of ${this.id.app}#${this.id.deployment}`);
+      this.#recordStartFailure(error, now);
+      return true;
+    }
+    const recovering = this.#recoveriesOwed > 0;
+    if (recovering) this.#recoveriesOwed--;
+    const r = new ReplicaState(actor, placement, { code: t.codeVersion, userConfig: this.#userConfigVersion }, recovering, now);
+    actor.onDeath((death) => {
+      r.markDead(death.error);
+      // Re-route at once rather than on the next tick.
+      this.#deps.router.removeReplica(r.id);
+    });
+    r.begin(now);
+    this.#replicas.add(r);
+    return true;
+  }
+
+  #stopSome(candidates: ReplicaState[], n: number, now: number): void {
+    const ongoing = this.#deps.router.ongoingByReplica();
+    const order = [...candidates].sort((a, b) => {
+      if (a.isStarting !== b.isStarting) return a.isStarting ? -1 : 1;
+      return (ongoing.get(a.id) ?? 0) - (ongoing.get(b.id) ?? 0);
+    });
+    for (const r of order.slice(0, n)) this.#stopReplica(r, now);
+  }
+
+  #stopReplica(r: ReplicaState, now: number): void {
+    for (const s of this.#replicas.pop()) if (s !== r) this.#replicas.add(s);
+    this.#deps.router.removeReplica(r.id);
+    r.stop(this.#target.config.gracefulShutdownTimeoutS * 1000, now);
+    this.#replicas.add(r);
+  }
+
+  #publish(): void {
+    this.#replicas.refile();
+    const routable = this.#replicas.get(["RUNNING", "UPDATING"]).filter((r) => r.routable);
+    const key = routable.map((r) => r.id).join(",");
+    if (key === this.#published) return;
+    this.#published = key;
+    this.#deps.router.setReplicas(routable.map((r) => r.actor));
+  }
+
+  #applyLimits(): void {
+    this.#deps.router.setLimits({
+      maxOngoingRequests: this.#target.config.maxOngoingRequests,
+      maxQueuedRequests: this.#target.config.maxQueuedRequests,
+    });
+  }
+}
+
+function initialReplicas(config: DeploymentConfig): number {
+  return config.autoscaling ? config.autoscaling.initialReplicas : (config.numReplicas ?? 1);
+}
+
+function userConfigVersion(userConfig: unknown): string {
+  if (userConfig === undefined) return "none";
+  return createHash("sha256").update(serialize(userConfig)).digest("hex").slice(0, 16);
+}
+
+function actorResources(config: DeploymentConfig): Record<string, number> {
+  const a = config.actorOptions;
+  const out: Record<string, number> = { ...a.resources };
+  if (a.numCpus > 0) out.CPU = a.numCpus;
+  if (a.numGpus > 0) out.GPU = a.numGpus;
+  if (a.memoryMb !== undefined) out.memory = a.memoryMb;
+  return out;
+}
+
+function describeError(err: Error): { name: string; code?: string; message: string } {
+  const out: { name: string; code?: string; message: string } = { name: err.name, message: err.message };
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === "string") out.code = code;
+  return out;
+}
