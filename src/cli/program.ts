@@ -54,9 +54,11 @@ Examples:
   stingray run serve-config.yaml
 ${EXIT_CODES_HELP}`,
     )
-    .action(async (target: string, opts) => {
+    .action(async (target: string, opts, cmd: Command) => {
       const { runCommand } = await import("./commands/run.ts");
-      setExitCode(await runCommand(target, opts, io));
+      // A config file's `http` settings apply unless the flag was given on the command line.
+      const explicit = { host: cmd.getOptionValueSource("host") === "cli", port: cmd.getOptionValueSource("port") === "cli" };
+      setExitCode(await runCommand(target, { ...opts, explicit }, io));
     });
 
   addressOptions(

@@ -1,0 +1,61 @@
+import { PassThrough } from "node:stream";
+import { describe, expect, it } from "vitest";
+import { appUrl } from "../../../src/cli/apply-config.ts";
+import { formatDuration, formatStates, table } from "../../../src/cli/format.ts";
+import { ProgressDisplay } from "../../../src/cli/progress.ts";
+
+describe("table", () => {
+  it("aligns columns and trims trailing space", () => {
+    expect(table(["A", "LONG HEADER"], [["value", "x"], ["v", ""]])).toBe("A      LONG HEADER\nvalue  x\nv");
+  });
+});
+
+describe("formatters", () => {
+  it.each([
+    [0, "0s"],
+    [59_999, "59s"],
+    [61_000, "1m 1s"],
+    [3_723_000, "1h 2m"],
+  ])("formatDuration(%i) = %s", (ms, text) => expect(formatDuration(ms)).toBe(text));
+
+  it("lists non-zero replica states", () => {
+    expect(formatStates({ RUNNING: 2, STARTING: 0, STOPPING: 1 })).toBe("RUNNING 2, STOPPING 1");
+    expect(formatStates({})).toBe("-");
+  });
+
+  it.each([
+    ["/", undefined, "http://h:1/"],
+    ["/", "/mcp", "http://h:1/mcp"],
+    ["/weather", "/mcp", "http://h:1/weather/mcp"],
+    ["/weather", undefined, "http://h:1/weather"],
+  ])("appUrl(prefix %s, mcp %s) = %s", (prefix, mcp, url) => expect(appUrl("http://h:1/", prefix, mcp)).toBe(url));
+});
+
+describe("ProgressDisplay", () => {
+  function sink(isTTY: boolean) {
+    const s = Object.assign(new PassThrough(), { isTTY, columns: 30 });
+    let text = "";
+    s.on("data", (d) => (text += d));
+    return { s, text: () => text };
+  }
+
+  it("redraws one line in place on a terminal, truncated to its width", () => {
+    const { s, text } = sink(true);
+    const p = new ProgressDisplay(s);
+    p.update("starting: a 0/1");
+    p.update("starting: a 0/1");
+    p.update("starting: a 1/1 and a very long tail that does not fit");
+    p.done();
+    expect(text()).toBe("\r\x1b[2Kstarting: a 0/1\r\x1b[2Kstarting: a 1/1 and a very l…\n");
+  });
+
+  it("prints changed lines only when output is not a terminal", () => {
+    const { s, text } = sink(false);
+    const p = new ProgressDisplay(s);
+    p.update("x");
+    p.update("x");
+    p.update("y");
+    p.done();
+    expect(text()).toBe("x\ny\n");
+  });
+});
