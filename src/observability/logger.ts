@@ -44,8 +44,10 @@ export function scrubSecrets(text: string): string {
 export interface LoggerOptions {
   /** Default: STINGRAY_LOG_LEVEL, else "info". */
   level?: string;
-  /** Where lines go; default stdout. */
+  /** Where lines go; default stdout (or `fd`). */
   destination?: DestinationStream;
+  /** File descriptor to write to when no destination is given: 1 stdout (default), 2 stderr. */
+  fd?: 1 | 2;
   /** Added to every line, e.g. { component: "proxy" }. */
   bindings?: Record<string, unknown>;
   /** Read instead of process.env (tests). */
@@ -80,7 +82,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
         },
       },
     },
-    options.destination ?? pino.destination({ dest: 1, sync: false }),
+    options.destination ?? pino.destination({ dest: options.fd ?? 1, sync: false }),
   );
   return logger;
 }

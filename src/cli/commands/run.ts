@@ -51,7 +51,8 @@ export async function runCommand(target: string, options: RunCommandOptions, io:
         throw err instanceof InvalidOptionsError ? new CliError(err.message, EXIT_USAGE) : err;
       });
 
-  const logger = deps.logger ?? createLogger({ bindings: { component: "stingray" } });
+  // Logs go to stderr: stdout carries the progress and "ready at" lines people and scripts read.
+  const logger = deps.logger ?? createLogger({ fd: 2, bindings: { component: "stingray" } });
   const startRuntime = deps.startRuntime ?? (await import("../serve-bridge.ts")).startServeRuntime;
   let stopRequested: (reason: string) => void = () => {};
   const stopped = new Promise<string>((resolve) => (stopRequested = resolve));
