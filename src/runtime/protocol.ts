@@ -7,6 +7,10 @@
 // what the consumer has taken and waits for a `credit` message before sending more, so a slow
 // HTTP client cannot make the other thread buffer a whole response.
 //
+// Messages sent in the same microtask checkpoint are coalesced into one `batch` post (PortWriter):
+// under load a whole burst of calls, results or stream items crosses the thread boundary in one
+// wake-up instead of one per message, while a lone message still leaves at once.
+//
 // This module is imported on both sides of the port; it holds no thread-specific state.
 
 import type { MessagePort } from "node:worker_threads";
@@ -49,6 +53,7 @@ export type ToReplica =
   | { type: "call"; id: number; method: string; args: unknown[]; stream: boolean }
   | { type: "cancel"; id: number; reason: CancelReason }
   | { type: "credit"; id: number; n: number }
+  | { type: "batch"; messages: ToReplica[] }
   | UpcallReply;
 
 /** Answers to upcalls; `id` names an upcall the worker started. */
@@ -66,6 +71,7 @@ export type FromReplica =
   | { type: "error"; id: number; error: SerializedError }
   | { type: "item"; id: number; value: unknown }
   | { type: "end"; id: number }
+  | { type: "batch"; messages: FromReplica[] }
   | UpcallRequest;
 
 /** A handle call made inside the replica, forwarded to the main thread's CallTransport. */
@@ -81,6 +87,75 @@ export type UpcallRequest =
     }
   | { type: "upcall-cancel"; id: number }
   | { type: "upcall-credit"; id: number; n: number };
+
+/** Anything that can post structured-clone messages (a MessagePort, or a fake in tests). */
+export interface MessageSink {
+  postMessage(message: unknown): void;
+}
+
+/**
+ * Posts messages on a port, coalescing those sent in the same microtask checkpoint into one
+ * `batch` message. A message that cannot be cloned is handed to `onUnclonable` (the others in its
+ * batch are still delivered, in order), so each side can turn it into an error for its call.
+ */
+export class PortWriter<M extends { type: string }> {
+  readonly #sink: MessageSink;
+  readonly #onUnclonable: (message: M, err: Error) => void;
+  #outbox: M[] | undefined;
+  readonly #flush = (): void => {
+    const out = this.#outbox;
+    if (!out) return;
+    this.#outbox = undefined;
+    try {
+      this.#sink.postMessage(out.length === 1 ? out[0] : { type: "batch", messages: out });
+    } catch {
+      // Find the culprit(s): post one by one so the clonable messages still go, in order.
+      for (const message of out) {
+        try {
+          this.#sink.postMessage(message);
+        } catch (err) {
+          this.#onUnclonable(message, err as Error);
+        }
+      }
+    }
+  };
+
+  constructor(sink: MessageSink, onUnclonable: (message: M, err: Error) => void) {
+    this.#sink = sink;
+    this.#onUnclonable = onUnclonable;
+  }
+
+  /**
+   * Posts one message at once, ahead of anything still queued. Only for `onUnclonable` handlers:
+   * their error must follow the messages already posted and precede the rest of the batch.
+   */
+  postNow(message: M): void {
+    this.#sink.postMessage(message);
+  }
+
+  /** Posts whatever is queued now (before closing the port, say). */
+  flush(): void {
+    this.#flush();
+  }
+
+  send(message: M): void {
+    if (this.#outbox) {
+      this.#outbox.push(message);
+    } else {
+      this.#outbox = [message];
+      queueMicrotask(this.#flush);
+    }
+  }
+}
+
+/** Calls `handle` for each message, unpacking batches. */
+export function unbatch<M extends { type: string }>(message: M | { type: "batch"; messages: M[] }, handle: (m: M) => void): void {
+  if (message.type === "batch") {
+    for (const m of (message as { messages: M[] }).messages) handle(m);
+  } else {
+    handle(message as M);
+  }
+}
 
 /**
  * The consumer half of a flow-controlled stream: items pushed from the port are queued and handed

@@ -31,6 +31,7 @@ import {
 import type { CallOptions } from "./call.ts";
 import type { ReplicaId } from "./ids.ts";
 import {
+  PortWriter,
   StreamReceiver,
   type ActorTask,
   type CancelReason,
@@ -74,6 +75,7 @@ export class PiscinaReplicaActor implements ReplicaActor {
   #state: ReplicaActorState = "NEW";
   #pool: Piscina | undefined;
   #port: MessagePort | undefined;
+  #writer: PortWriter<ToReplica> | undefined;
   #methods: ReadonlySet<string> = new Set();
   readonly #calls = new Map<number, PendingCall>();
   #nextId = 1;
@@ -135,7 +137,9 @@ export class PiscinaReplicaActor implements ReplicaActor {
 
     const { port1, port2 } = new MessageChannel();
     this.#port = port1;
-    this.#upcalls = new UpcallServer(spec.upcall, (msg) => port1.postMessage(msg));
+    const writer = new PortWriter<ToReplica>(port1, (msg, err) => this.#unclonable(msg, err));
+    this.#writer = writer;
+    this.#upcalls = new UpcallServer(spec.upcall, writer);
     port1.on("message", (msg: FromReplica) => this.#onMessage(msg));
 
     const pool = new Piscina({
@@ -261,18 +265,8 @@ export class PiscinaReplicaActor implements ReplicaActor {
   }
 
   #begin(id: number, pending: PendingCall, args: unknown[], stream: boolean, options: CallOptions | undefined): void {
-    try {
-      this.#port!.postMessage({ type: "call", id, method: pending.method, args, stream } satisfies ToReplica);
-    } catch (err) {
-      const error = new TypeError(
-        `the arguments of ${pending.method}() must be structured-clone safe: ${(err as Error).message}`,
-        { cause: err },
-      );
-      if (pending.receiver) pending.receiver.fail(error);
-      else pending.reject!(error);
-      return;
-    }
     this.#calls.set(id, pending);
+    this.#writer!.send({ type: "call", id, method: pending.method, args, stream });
     const signal = options?.signal;
     if (signal) {
       pending.signal = signal;
@@ -301,8 +295,27 @@ export class PiscinaReplicaActor implements ReplicaActor {
     else pending.reject!(err);
   }
 
+  /** Arguments that cannot be cloned fail their call; upcall replies are the upcall server's. */
+  #unclonable(msg: ToReplica, err: Error): void {
+    if (msg.type !== "call") {
+      this.#upcalls?.unclonable(msg, err);
+      return;
+    }
+    const pending = this.#finish(msg.id);
+    if (!pending || pending.detached) return;
+    const error = new TypeError(
+      `the arguments of ${pending.method}() must be structured-clone safe: ${err.message}`,
+      { cause: err },
+    );
+    if (pending.receiver) pending.receiver.fail(error);
+    else pending.reject!(error);
+  }
+
   #onMessage(msg: FromReplica): void {
     switch (msg.type) {
+      case "batch":
+        for (const m of msg.messages) this.#onMessage(m);
+        return;
       case "result": {
         const pending = this.#finish(msg.id);
         if (pending && !pending.detached) pending.resolve!(msg.value);
@@ -410,7 +423,7 @@ export class PiscinaReplicaActor implements ReplicaActor {
   }
 
   #post(msg: ToReplica): void {
-    this.#port?.postMessage(msg);
+    this.#writer?.send(msg);
   }
 }
 

@@ -5,7 +5,7 @@
 
 import { CancelledError, DeploymentNotFoundError, serializeError } from "../errors.ts";
 import type { CallOptions, CallTransport } from "./call.ts";
-import { StreamCredit, type UpcallReply, type UpcallRequest } from "./protocol.ts";
+import { StreamCredit, type PortWriter, type ToReplica, type UpcallRequest } from "./protocol.ts";
 
 interface ActiveUpcall {
   controller: AbortController;
@@ -15,12 +15,12 @@ interface ActiveUpcall {
 
 export class UpcallServer {
   readonly #transport: CallTransport | undefined;
-  readonly #post: (msg: UpcallReply) => void;
+  readonly #writer: PortWriter<ToReplica>;
   readonly #active = new Map<number, ActiveUpcall>();
 
-  constructor(transport: CallTransport | undefined, post: (msg: UpcallReply) => void) {
+  constructor(transport: CallTransport | undefined, writer: PortWriter<ToReplica>) {
     this.#transport = transport;
-    this.#post = post;
+    this.#writer = writer;
   }
 
   handle(msg: UpcallRequest): void {
@@ -30,7 +30,7 @@ export class UpcallServer {
           const err = new DeploymentNotFoundError(
             `handle calls are not available in this replica (no upcall transport): cannot call ${msg.target.app}#${msg.target.deployment}.${msg.method}()`,
           );
-          this.#post({ type: "upcall-error", id: msg.id, error: serializeError(err) });
+          this.#writer.send({ type: "upcall-error", id: msg.id, error: serializeError(err) });
           return;
         }
         if (msg.stream) void this.#stream(this.#transport, msg);
@@ -43,6 +43,15 @@ export class UpcallServer {
         this.#active.get(msg.id)?.credit?.grant(msg.n);
         return;
     }
+  }
+
+  /** A reply that could not be cloned: the upcall fails with a TypeError instead. */
+  unclonable(msg: { type: string; id?: number }, err: Error): void {
+    if ((msg.type !== "upcall-result" && msg.type !== "upcall-item") || msg.id === undefined) throw err;
+    const what = msg.type === "upcall-item" ? "an item" : "the result";
+    const error = new TypeError(`${what} of a handle call cannot be sent to the replica: ${err.message}`, { cause: err });
+    this.#writer.postNow({ type: "upcall-error", id: msg.id, error: serializeError(error) });
+    this.#abort(msg.id);
   }
 
   /** Aborts every upcall in flight (the replica is gone). */
@@ -58,15 +67,10 @@ export class UpcallServer {
       .then(() => transport.call(msg.target, msg.method, msg.args, options))
       .then(
         (value) => {
-          if (!this.#active.delete(msg.id)) return;
-          try {
-            this.#post({ type: "upcall-result", id: msg.id, value });
-          } catch (err) {
-            this.#post({ type: "upcall-error", id: msg.id, error: serializeError(err) });
-          }
+          if (this.#active.delete(msg.id)) this.#writer.send({ type: "upcall-result", id: msg.id, value });
         },
         (err: unknown) => {
-          if (this.#active.delete(msg.id)) this.#post({ type: "upcall-error", id: msg.id, error: serializeError(err) });
+          if (this.#active.delete(msg.id)) this.#writer.send({ type: "upcall-error", id: msg.id, error: serializeError(err) });
         },
       );
   }
@@ -85,14 +89,14 @@ export class UpcallServer {
         const r = await iterator.next();
         if (signal.aborted) break;
         if (r.done) {
-          this.#post({ type: "upcall-end", id: msg.id });
+          this.#writer.send({ type: "upcall-end", id: msg.id });
           break;
         }
         up.credit!.spend();
-        this.#post({ type: "upcall-item", id: msg.id, value: r.value });
+        this.#writer.send({ type: "upcall-item", id: msg.id, value: r.value });
       }
     } catch (err) {
-      if (!signal.aborted) this.#post({ type: "upcall-error", id: msg.id, error: serializeError(err) });
+      if (!signal.aborted) this.#writer.send({ type: "upcall-error", id: msg.id, error: serializeError(err) });
       void up.iterator?.return?.()?.catch(() => {});
     } finally {
       this.#active.delete(msg.id);

@@ -23,7 +23,9 @@ import { reviveInitArgs } from "../deployments/revive.ts";
 import { CallScope, runInCallScope } from "./call-context.ts";
 import { replicaId } from "./ids.ts";
 import {
+  PortWriter,
   StreamCredit,
+  unbatch,
   type ActorTask,
   type CancelReason,
   type FromReplica,
@@ -63,23 +65,28 @@ export async function runActor(task: ActorTask): Promise<void> {
   const { port, init } = task;
   const closed = new Promise<void>((resolve) => port.once("close", () => resolve()));
   const actor = new ReplicaHost(port, init);
-  port.on("message", (msg: ToReplica) => actor.onMessage(msg));
+  const handle = (msg: ToReplica): void => actor.onMessage(msg);
+  port.on("message", (msg: ToReplica) => unbatch(msg, handle));
   await actor.start();
   await closed;
 }
 
 class ReplicaHost {
   readonly #port: MessagePort;
+  readonly #writer: PortWriter<FromReplica>;
   readonly #init: ReplicaInit;
   readonly #transport: WorkerCallTransport;
   readonly #active = new Map<number, ActiveCall>();
+  /** Which method produced a queued result or item, for the error if it cannot be cloned. */
+  readonly #producedBy = new WeakMap<object, string>();
   #instance: Instance | undefined;
   #methods = new Set<string>();
 
   constructor(port: MessagePort, init: ReplicaInit) {
     this.#port = port;
     this.#init = init;
-    this.#transport = new WorkerCallTransport((msg) => port.postMessage(msg));
+    this.#writer = new PortWriter<FromReplica>(port, (msg, err) => this.#unclonable(msg, err));
+    this.#transport = new WorkerCallTransport((msg) => this.#writer.send(msg));
   }
 
   async start(): Promise<void> {
@@ -98,6 +105,7 @@ class ReplicaHost {
     } catch (err) {
       const failure = err instanceof StartFailure ? err : new StartFailure("constructor", err);
       this.#send({ type: "start-failed", phase: failure.phase, error: serializeError(failure.error) });
+      this.#writer.flush();
       this.#port.close();
       return;
     }
@@ -140,6 +148,9 @@ class ReplicaHost {
         return;
       case "credit":
         this.#active.get(msg.id)?.credit?.grant(msg.n);
+        return;
+      case "batch":
+        for (const m of msg.messages) this.onMessage(m);
         return;
       default:
         this.#transport.handle(msg);
@@ -192,10 +203,7 @@ class ReplicaHost {
         const r = await iterator.next();
         if (r.done || aborted()) break;
         credit.spend();
-        if (!this.#sendValue({ type: "item", id, value: r.value }, method)) {
-          await iterator.return?.();
-          return;
-        }
+        this.#sendValue({ type: "item", id, value: r.value }, method);
       }
       this.#send({ type: "end", id });
     } catch (err) {
@@ -218,24 +226,35 @@ class ReplicaHost {
     if (ret && typeof (ret as Promise<unknown>).catch === "function") (ret as Promise<unknown>).catch(() => {});
   }
 
-  /** Posts a value-carrying message; a value that cannot be cloned becomes the call's error. */
-  #sendValue(msg: FromReplica & { id: number }, method: string): boolean {
-    try {
-      this.#port.postMessage(msg);
-      return true;
-    } catch (err) {
-      const what = msg.type === "item" ? "an item" : "the result";
+  /** A result or item that cannot be cloned becomes its call's error (and ends its stream). */
+  #unclonable(msg: FromReplica, err: Error): void {
+    if (msg.type === "upcall") {
       const error = new TypeError(
-        `${what} of ${method}() cannot be sent to the caller (it must be structured-clone safe): ${(err as Error).message}`,
+        `the arguments of ${msg.method}() must be structured-clone safe: ${err.message}`,
         { cause: err },
       );
-      this.#send({ type: "error", id: msg.id, error: serializeError(error) });
-      return false;
+      this.#transport.handle({ type: "upcall-error", id: msg.id, error: serializeError(error) });
+      return;
     }
+    if (msg.type !== "result" && msg.type !== "item") throw err;
+    const call = this.#active.get(msg.id);
+    const method = this.#producedBy.get(msg) ?? "the method";
+    const what = msg.type === "item" ? "an item" : "the result";
+    const error = new TypeError(
+      `${what} of ${method}() cannot be sent to the caller (it must be structured-clone safe): ${err.message}`,
+      { cause: err },
+    );
+    this.#writer.postNow({ type: "error", id: msg.id, error: serializeError(error) });
+    if (call) this.#cancel(msg.id, "cancelled");
+  }
+
+  #sendValue(msg: FromReplica, method: string): void {
+    this.#producedBy.set(msg, method);
+    this.#writer.send(msg);
   }
 
   #send(msg: FromReplica): void {
-    this.#port.postMessage(msg);
+    this.#writer.send(msg);
   }
 }
 

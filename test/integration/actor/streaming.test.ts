@@ -75,6 +75,19 @@ describe("streaming", () => {
     expect(err.message).toBe("failed after 3");
   });
 
+  it("fails the stream, in order, when an item cannot cross threads, and returns the generator", async () => {
+    const items: unknown[] = [];
+    const err = await rejection(
+      (async () => {
+        for await (const item of actor.stream("unclonableItem", [])) items.push(item);
+      })(),
+    );
+    expect(items).toEqual([1]);
+    expect(err).toBeInstanceOf(TypeError);
+    expect(err.message).toContain("an item of unclonableItem() cannot be sent to the caller");
+    await waitFor(async () => (await cleanups()).includes("unclonableItem:finally"), 10_000, "the generator's finally");
+  });
+
   it("starts the call lazily, on the first next()", async () => {
     const iterable = actor.stream("count", [2]);
     expect(actor.ongoing).toBe(0);
