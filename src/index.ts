@@ -1,2 +1,37 @@
-// stingray's one public entry point.
+// stingray's one public entry point: named exports only, `export type` for types.
+
+// Declaring deployments and applications.
+export { deployment, deploymentOf, bind } from "./deployments/decorator.ts";
+export { Deployment, Application } from "./deployments/deployment.ts";
+export type { BindArgs, DeployableClass } from "./deployments/deployment.ts";
+export type {
+  DeploymentOptions,
+  AutoscalingConfig,
+  ActorOptions,
+} from "./deployments/options.ts";
+
+// HTTP and MCP ingress.
+export { ingress, fetchApp } from "./deployments/ingress.ts";
+export { mcpApp } from "./deployments/mcp-app.ts";
+export type { McpFactory, McpFactoryContext, McpAppOptions } from "./deployments/mcp-app.ts";
+
+// Running applications and calling them.
+export { serve } from "./serve.ts";
+export type { ServeRunOptions, ServeStartOptions, ServeStatus } from "./serve.ts";
+export { DeploymentResponse, DeploymentResponseGenerator } from "./deployments/response.ts";
+export type {
+  DeploymentHandle,
+  StreamingDeploymentHandle,
+  HandleOptions,
+  RemoteMethod,
+  StreamingRemoteMethod,
+} from "./deployments/handle.ts";
+export type { ApplicationStatusReport, ApplicationStatus } from "./runtime/controller.ts";
+export type { DeploymentStatusReport, DeploymentStatus } from "./runtime/deployment-state.ts";
+
+// Inside a replica.
+export { getReplicaContext } from "./runtime/replica-context.ts";
+export type { ReplicaContext } from "./runtime/replica-context.ts";
+export { currentCallSignal } from "./runtime/call-context.ts";
+
 export * from "./errors.ts";

@@ -1,0 +1,309 @@
+// The Runtime: one Node process's serving machinery wired together — the node's resource pool,
+// the controller (reconcile loop + routers), the main-thread CallTransport handles use, the
+// HttpDispatcher and the HTTP proxy with its observability routes. `serve` (src/serve.ts) keeps
+// one of these per process; the CLI and tests may build their own.
+
+import os from "node:os";
+import {
+  AppNotFoundError,
+  DeployFailedError,
+  DeploymentNotFoundError,
+  InvalidOptionsError,
+  ShuttingDownError,
+} from "../errors.ts";
+import { buildApplicationPlan } from "../deployments/app-graph.ts";
+import { isDeployment, type Application, type Deployment } from "../deployments/deployment.ts";
+import { createDeploymentHandle, type DeploymentHandle } from "../deployments/handle.ts";
+import type { AdminActions } from "../observability/http.ts";
+import { createLogger, type Logger } from "../observability/logger.ts";
+import type { StatusSnapshot } from "../observability/status.ts";
+import type { Proxy, ProxyOptions } from "../ingress/types.ts";
+import { applicationSpec, normalizeRoutePrefix } from "./app-targets.ts";
+import type { CallOptions, CallTransport } from "./call.ts";
+import { systemClock, type Clock } from "./clock.ts";
+import { Controller, type ApplicationStatusReport } from "./controller.ts";
+import { ControllerDispatcher } from "./dispatcher.ts";
+import type { DeploymentId } from "./ids.ts";
+import { PoolScheduler, type ReplicaScheduler } from "./placement.ts";
+import type { ReplicaFactory } from "./replica.ts";
+import { PiscinaReplicaActor } from "./replica-actor.ts";
+import { ResourcePool, detectNodeResources } from "./resources.ts";
+
+export const DEFAULT_HTTP_HOST = "127.0.0.1";
+export const DEFAULT_HTTP_PORT = 8000;
+
+export interface RuntimeHttpOptions {
+  host?: string;
+  /** 0 picks a free port; `runtime.address` tells which. */
+  port?: number;
+}
+
+export interface RuntimeOptions {
+  /** Logical CPUs replicas may reserve; default: this machine's parallelism. */
+  numCpus?: number;
+  /** Logical GPUs; default: what nvidia-smi lists. */
+  numGpus?: number;
+  memoryMb?: number;
+  /** Custom logical resources, e.g. `{ accelerator: 2 }`. */
+  resources?: Record<string, number>;
+  /** HTTP proxy settings, or false for a handle-only runtime. Default 127.0.0.1:8000. */
+  http?: false | RuntimeHttpOptions;
+  /** Admin API actions served by the proxy (the CLI's deploy/shutdown). */
+  admin?: AdminActions;
+  adminToken?: string;
+  logger?: Logger;
+  /** Controller loop period; default 100 ms. */
+  tickMs?: number;
+  /** For tests: how replicas are built (default: a worker thread per replica) and placed. */
+  replicaFactory?: ReplicaFactory;
+  scheduler?: ReplicaScheduler;
+  clock?: Clock;
+}
+
+export interface DeployOptions {
+  /** Application name; default "default". */
+  name?: string;
+  /** HTTP route prefix; default "/"; null keeps the app off HTTP. */
+  routePrefix?: string | null;
+  /** Wait until the application runs (default true); rejects when it fails to deploy. */
+  wait?: boolean;
+}
+
+const PENDING_WARNING_MS = 5_000;
+
+export class Runtime {
+  readonly #controller: Controller;
+  readonly #scheduler: ReplicaScheduler;
+  readonly #log: Logger;
+  readonly #transport: CallTransport;
+  readonly #dispatcher: ControllerDispatcher;
+  readonly #startedAt = Date.now();
+  #proxy: Proxy | undefined;
+  #address: string | undefined;
+  #shutdown: Promise<void> | undefined;
+  #closed!: () => void;
+  /** Settles once the runtime has shut down, whoever asked. */
+  readonly closed: Promise<void> = new Promise((resolve) => (this.#closed = resolve));
+
+  private constructor(scheduler: ReplicaScheduler, options: RuntimeOptions) {
+    this.#scheduler = scheduler;
+    this.#log = options.logger ?? createLogger({ bindings: { component: "stingray" } });
+    const controller: { current?: Controller } = {};
+    this.#transport = routerTransport(() => controller.current!);
+    this.#controller = new Controller({
+      clock: options.clock ?? systemClock,
+      replicaFactory: options.replicaFactory ?? ((spec) => new PiscinaReplicaActor(spec)),
+      scheduler,
+      log: this.#log,
+      upcall: this.#transport,
+      tickMs: options.tickMs,
+    });
+    controller.current = this.#controller;
+    this.#dispatcher = new ControllerDispatcher(this.#controller);
+  }
+
+  /** Detects node resources, starts the controller loop and (unless `http: false`) the proxy. */
+  static async start(options: RuntimeOptions = {}): Promise<Runtime> {
+    let scheduler = options.scheduler;
+    if (!scheduler) {
+      const node = await detectNodeResources({
+        overrides: {
+          numCpus: options.numCpus,
+          numGpus: options.numGpus,
+          memoryMb: options.memoryMb,
+          resources: options.resources,
+        },
+        cpuCount: () => os.availableParallelism(),
+      });
+      scheduler = new PoolScheduler(new ResourcePool(node));
+    }
+    const runtime = new Runtime(scheduler, options);
+    runtime.#controller.start();
+    if (options.http !== false) {
+      try {
+        await runtime.#startProxy(options);
+      } catch (err) {
+        await runtime.shutdown();
+        throw err;
+      }
+    }
+    return runtime;
+  }
+
+  /** The proxy's base URL, e.g. http://127.0.0.1:8000; undefined without HTTP. */
+  get address(): string | undefined {
+    return this.#address;
+  }
+
+  /** Handle calls in the main thread go through this (the routers). */
+  get transport(): CallTransport {
+    return this.#transport;
+  }
+
+  get dispatcher(): ControllerDispatcher {
+    return this.#dispatcher;
+  }
+
+  get controller(): Controller {
+    return this.#controller;
+  }
+
+  /** Deploys or redeploys an application and returns a handle to its ingress deployment. */
+  async deploy<T extends object>(app: Application<T>, options: DeployOptions = {}): Promise<DeploymentHandle<T>> {
+    if (this.#shutdown) throw new ShuttingDownError();
+    const name = options.name ?? "default";
+    if (typeof name !== "string" || name.length === 0 || /[#/]/.test(name)) {
+      throw new InvalidOptionsError(`name must be a non-empty string without '#' or '/', got ${JSON.stringify(name)}`);
+    }
+    const plan = buildApplicationPlan(app, name);
+    const spec = applicationSpec(plan, normalizeRoutePrefix(options.routePrefix));
+    this.#controller.deployApplication(spec);
+    this.#controller.step();
+    if (options.wait !== false) await this.#waitForApplication(name);
+    return this.getAppHandle<T>(name);
+  }
+
+  /** Deletes an application and waits until its replicas stopped. */
+  async delete(name: string): Promise<void> {
+    if (!this.#controller.deleteApplication(name)) throw new AppNotFoundError(`no application named "${name}"`);
+    await this.#until(() => this.#controller.applicationStatus(name) === undefined);
+  }
+
+  getAppHandle<T extends object = Record<string, never>>(name: string): DeploymentHandle<T> {
+    const app = this.#controller.application(name);
+    if (!app) throw new AppNotFoundError(`no application named "${name}"`);
+    return createDeploymentHandle<T>({ app: name, deployment: app.ingress }, this.#transport);
+  }
+
+  getDeploymentHandle<T extends object = Record<string, never>>(
+    deployment: string | Deployment<T>,
+    appName = "default",
+  ): DeploymentHandle<T> {
+    const name = isDeployment(deployment) ? deployment.name : deployment;
+    const app = this.#controller.application(appName);
+    if (!app) throw new AppNotFoundError(`no application named "${appName}"`);
+    if (!app.deployments.some((d) => d.id.deployment === name)) {
+      throw new DeploymentNotFoundError(`application "${appName}" has no deployment named "${name}"`);
+    }
+    return createDeploymentHandle<T>({ app: appName, deployment: name }, this.#transport);
+  }
+
+  applications(): ApplicationStatusReport[] {
+    return this.#controller.status();
+  }
+
+  status(): StatusSnapshot {
+    const runtime: StatusSnapshot["runtime"] = {
+      pid: process.pid,
+      startedAt: this.#startedAt,
+      resources: this.#scheduler.snapshot(),
+    };
+    if (this.#address) runtime.address = this.#address;
+    return { runtime, applications: this.#controller.status() };
+  }
+
+  /** Stops accepting requests, drains replicas up to their graceful timeouts, stops threads. */
+  shutdown(): Promise<void> {
+    this.#shutdown ??= (async () => {
+      try {
+        await this.#proxy?.close();
+      } catch (err) {
+        this.#log.warn({ err }, "closing the HTTP proxy failed");
+      }
+      await this.#controller.shutdown();
+      this.#closed();
+    })();
+    return this.#shutdown;
+  }
+
+  async #startProxy(options: RuntimeOptions): Promise<void> {
+    const http = options.http || {};
+    // Loaded lazily: a handle-only runtime never pays for express.
+    const [{ createProxy }, { createObservability }] = await Promise.all([
+      import("../ingress/proxy.ts"),
+      import("../observability/index.ts"),
+    ]);
+    const obs = createObservability({
+      status: () => this.status(),
+      admin: options.admin,
+      adminToken: options.adminToken,
+      logger: this.#log,
+    });
+    const proxyOptions: ProxyOptions = {
+      host: http.host ?? DEFAULT_HTTP_HOST,
+      port: http.port ?? DEFAULT_HTTP_PORT,
+      dispatcher: this.#dispatcher,
+      routers: [obs.router],
+      onRequest: (event) => obs.onRequest(event),
+      logger: this.#log,
+    };
+    this.#proxy = createProxy(proxyOptions);
+    const bound = await this.#proxy.listen();
+    const host = bound.host.includes(":") ? `[${bound.host}]` : bound.host;
+    this.#address = `http://${host}:${bound.port}`;
+  }
+
+  async #waitForApplication(name: string): Promise<void> {
+    let lastWarning = Date.now();
+    await this.#until(() => {
+      const status = this.#controller.applicationStatus(name);
+      if (!status) throw new AppNotFoundError(`application "${name}" was deleted while deploying`);
+      if (status.status === "DEPLOY_FAILED") {
+        throw new DeployFailedError(`application "${name}" failed to deploy: ${status.message ?? "unknown error"}`);
+      }
+      if (status.status === "RUNNING" || status.status === "UNHEALTHY") return true;
+      if (Date.now() - lastWarning > PENDING_WARNING_MS) {
+        lastWarning = Date.now();
+        this.#log.warn({ app: name }, `application "${name}" is still deploying: ${status.message ?? "replicas starting"}`);
+      }
+      return false;
+    });
+  }
+
+  /** Resolves when `done()` is true after a controller step; rejects when it throws. */
+  #until(done: () => boolean): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const check = (): boolean => {
+        try {
+          if (!done()) return false;
+          resolve();
+        } catch (err) {
+          reject(err);
+        }
+        return true;
+      };
+      if (check()) return;
+      const off = this.#controller.onStep(() => {
+        if (check()) off();
+      });
+    });
+  }
+}
+
+/**
+ * The main-thread CallTransport: every call goes through the target deployment's router. An empty
+ * deployment name means the application's ingress (what `serve.getAppHandle` gives in a worker).
+ */
+function routerTransport(controller: () => Controller): CallTransport {
+  const routerFor = (target: DeploymentId) => {
+    const c = controller();
+    if (target.deployment !== "") return c.router(target);
+    const app = c.application(target.app);
+    if (!app) throw new AppNotFoundError(`no application named "${target.app}"`);
+    return c.router({ app: target.app, deployment: app.ingress });
+  };
+  return {
+    call(target: DeploymentId, method: string, args: unknown[], options?: CallOptions): Promise<unknown> {
+      try {
+        return routerFor(target).call(method, args, options);
+      } catch (err) {
+        return Promise.reject(err);
+      }
+    },
+    stream(target: DeploymentId, method: string, args: unknown[], options?: CallOptions): AsyncIterable<unknown> {
+      return {
+        [Symbol.asyncIterator]: () => routerFor(target).stream(method, args, options)[Symbol.asyncIterator](),
+      };
+    },
+  };
+}
