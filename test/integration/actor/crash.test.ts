@@ -59,13 +59,13 @@ describe("replica death", () => {
   });
 
   it("hitting the memory limit (memoryMb) kills only that replica", async () => {
-    const { actor, deaths } = await crashyActor(24);
+    const { actor, deaths } = await crashyActor(64);
     const bystander = newActor(spec({ modulePath: fixture("crashy.ts"), exportName: "Crashy" }));
     await bystander.start();
     const hanging = rejection(actor.call("hang", []));
     const err = await rejection(actor.call("oom", []));
     expect(err.code).toBe(ErrorCode.REPLICA_DIED);
-    expect(err.message).toContain("ran out of memory (memoryMb: 24)");
+    expect(err.message).toContain("ran out of memory (memoryMb: 64)");
     expect((err.cause as { code?: string }).code).toBe("ERR_WORKER_OUT_OF_MEMORY");
     expect((await hanging).code).toBe(ErrorCode.REPLICA_DIED);
     expect(deaths).toHaveLength(1);

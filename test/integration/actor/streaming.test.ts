@@ -118,7 +118,7 @@ describe("cancellation", () => {
     const t0 = Date.now();
     controller.abort();
     const err = await call;
-    expect(Date.now() - t0).toBeLessThan(100);
+    expect(Date.now() - t0).toBeLessThan(500); // at once, not when the 60 s wait ends
     expect(err).toBeInstanceOf(CancelledError);
     expect(err.code).toBe(ErrorCode.CANCELLED);
     await waitFor(async () => (await cleanups()).includes("cancel1:aborted:CancelledError"), 10_000, "the method to see the abort");
