@@ -1,7 +1,9 @@
 // The official MCP conformance suite, run for the 2025-11-25 and the 2026-07-28 requirement sets:
 // first against the fixture served directly by the SDK (the baseline), then against the same
 // fixture deployed with two replicas behind the stingray proxy. Every scenario a revision
-// requires must pass; the counts are printed for the record.
+// requires must pass; the counts are printed for the record. The 2025 run would fail through the
+// proxy without sticky sessions: every scenario opens a session whose later requests must reach
+// the replica that holds it.
 
 import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -14,6 +16,9 @@ import {
   type Requirements,
 } from "../fixtures/conformance-runner.ts";
 import { startStandaloneConformanceServer, type StandaloneConformanceServer } from "../fixtures/conformance-standalone.ts";
+import { app } from "../fixtures/conformance-app.ts";
+import { serve } from "../../src/index.ts";
+import { createLogger } from "../../src/observability/logger.ts";
 
 const REVISIONS: Requirements[] = ["2025-11-25", "2026-07-28"];
 // Installing the tools on a cold cache and two suite runs on a busy 2-core machine.
@@ -100,6 +105,49 @@ describe("conformance fixture served directly by the SDK", () => {
       `passes every required ${revision} server scenario`,
       async () => {
         expectAllRequiredPassed(await runConformance(node22, server.url, revision));
+      },
+      SUITE_TIMEOUT_MS,
+    );
+  }
+});
+
+describe("conformance fixture on stingray: two replicas behind the proxy", () => {
+  let url: string;
+
+  beforeAll(async () => {
+    await serve.start({
+      http: { host: "127.0.0.1", port: 0 },
+      // Logical CPUs, so both replicas are placed even on a one-core CI machine.
+      numCpus: 4,
+      // The suite makes hundreds of requests; access logs would bury the counts.
+      logger: createLogger({ level: "warn" }),
+      handleSignals: false,
+    });
+    await serve.run(app, { name: "conformance" });
+    const base = new URL(serve.address()!);
+    // The DNS-rebinding scenario only applies to (and only passes against) a localhost URL.
+    url = `http://localhost:${base.port}/mcp`;
+  }, 60_000);
+  afterAll(async () => {
+    await serve.shutdown();
+  }, 60_000);
+
+  it("runs the fixture on two replicas", () => {
+    const report = serve.status().applications.find((a) => a.name === "conformance");
+    expect(report?.status).toBe("RUNNING");
+    expect(report?.deployments[0]?.runningReplicas).toBe(2);
+  });
+
+  it("lists every fixture the scenarios call, in both eras", async () => {
+    await expectFixturesListed(url, "legacy");
+    await expectFixturesListed(url, "modern");
+  });
+
+  for (const revision of REVISIONS) {
+    it(
+      `passes every required ${revision} server scenario`,
+      async () => {
+        expectAllRequiredPassed(await runConformance(node22, url, revision));
       },
       SUITE_TIMEOUT_MS,
     );
