@@ -73,6 +73,20 @@ describe("replica death", () => {
     expect(await bystander.call("ping", [])).toBe("pong");
   });
 
+  it.each([
+    ["running out of memory in the constructor", "HungryConstructor", /its thread ran out of memory \(memoryMb: 64\)/],
+    ["process.exit() in init()", "ExitsInInit", /its thread exited with code 9/],
+  ])("%s is a start failure, not a hang", async (_kind, exportName, reason) => {
+    const actor = newActor(spec({ modulePath: fixture("crashy.ts"), exportName, memoryMb: 64 }));
+    const deaths: ReplicaDeath[] = [];
+    actor.onDeath((d) => deaths.push(d));
+    const err = await rejection(actor.start());
+    expect(err.code).toBe(ErrorCode.REPLICA_START_FAILED);
+    expect(err.message).toMatch(reason);
+    expect(actor.state).toBe("DEAD");
+    expect(deaths).toEqual([]); // start()'s rejection is the signal
+  });
+
   it("a listener that throws does not stop the others", async () => {
     const { actor, deaths } = await crashyActor();
     const errors: unknown[] = [];
