@@ -126,7 +126,11 @@ async function stream(
   try {
     // A non-streaming body is held one chunk back, so a one-chunk JSON answer goes out as one
     // write with Content-Length (no chunked framing, one packet).
-    let held: Uint8Array | undefined;
+    let held: Uint8Array | undefined = result.head.body;
+    if (held !== undefined && streaming) {
+      await write(res, held);
+      held = undefined;
+    }
     for (;;) {
       const item = await raceSignal(iterator.next(), signal);
       if (item.done) break;

@@ -87,12 +87,25 @@ export async function* serveHttp(
       await response.body?.cancel().catch(() => {});
       return;
     }
-    yield headOf(response);
-    if (!response.body) return;
+    const head = headOf(response);
+    if (!response.body) {
+      yield head;
+      return;
+    }
     reader = response.body.getReader();
     if (controller.signal.aborted) {
       await reader.cancel().catch(() => {});
       return;
+    }
+    if (isWholeDocument(head)) {
+      // A JSON answer is one document, useless in pieces: send it with the head (one message
+      // across the thread boundary instead of three), up to a cap past which it streams.
+      const first = await readUpTo(reader, INLINE_BODY_LIMIT);
+      if (first.bytes.byteLength > 0) head.body = first.bytes;
+      yield head;
+      if (first.done) return;
+    } else {
+      yield head;
     }
     for (;;) {
       const { done, value } = await reader.read();
@@ -106,6 +119,40 @@ export async function* serveHttp(
     if (!controller.signal.aborted) controller.abort();
     reader?.cancel().catch(() => {});
   }
+}
+
+/** Bodies up to this size travel inside the head message. */
+const INLINE_BODY_LIMIT = 256 * 1024;
+
+function isWholeDocument(head: HttpResponseHead): boolean {
+  const type = head.headers.find(([n]) => n === "content-type")?.[1] ?? "";
+  return /^application\/(?:[\w.+-]+\+)?json\b/i.test(type);
+}
+
+async function readUpTo(
+  reader: ReadableStreamDefaultReader<Uint8Array>,
+  limit: number,
+): Promise<{ bytes: Uint8Array; done: boolean }> {
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  while (size <= limit) {
+    const { done, value } = await reader.read();
+    if (done) return { bytes: concat(chunks, size), done: true };
+    chunks.push(value);
+    size += value.byteLength;
+  }
+  return { bytes: concat(chunks, size), done: false };
+}
+
+function concat(chunks: Uint8Array[], size: number): Uint8Array {
+  if (chunks.length === 1) return chunks[0]!;
+  const out = new Uint8Array(size);
+  let offset = 0;
+  for (const c of chunks) {
+    out.set(c, offset);
+    offset += c.byteLength;
+  }
+  return out;
 }
 
 function reportHandlerError(err: unknown): void {

@@ -28,6 +28,12 @@ export interface SerializedHttpRequest {
 export interface HttpResponseHead {
   status: number;
   headers: Array<[string, string]>;
+  /**
+   * Body bytes sent with the head, before any chunk items (optional). The ingress puts a whole
+   * small JSON answer here so it crosses the thread boundary in one message; streamed bodies (SSE)
+   * leave it unset and arrive as chunks.
+   */
+  body?: Uint8Array;
 }
 
 export type HttpStreamItem = HttpResponseHead | Uint8Array;

@@ -1,0 +1,119 @@
+// The replica side of an HTTP request: Request rebuilt from the message, Response turned into
+// stream items, cancellation in both directions.
+
+import { describe, expect, it } from "vitest";
+import type { FetchHandler } from "../../../src/deployments/ingress-definition.ts";
+import { rawBodyOf, serveHttp } from "../../../src/ingress/http-bridge.ts";
+import type { HttpResponseHead, HttpStreamItem, SerializedHttpRequest } from "../../../src/runtime/http-message.ts";
+
+const message = (over: Partial<SerializedHttpRequest> = {}): SerializedHttpRequest => ({
+  method: "POST",
+  url: "http://127.0.0.1:8000/app/mcp?x=1",
+  headers: [["content-type", "application/json"], ["x-custom", "v"]],
+  body: new TextEncoder().encode('{"a":1}'),
+  requestId: "r-1",
+  auth: { clientId: "alice", scopes: ["s"] },
+  ...over,
+});
+
+async function collect(gen: AsyncIterable<HttpStreamItem>): Promise<HttpStreamItem[]> {
+  const out: HttpStreamItem[] = [];
+  for await (const item of gen) out.push(item);
+  return out;
+}
+
+const text = (items: HttpStreamItem[]) =>
+  items.map((i) => (i instanceof Uint8Array ? new TextDecoder().decode(i) : new TextDecoder().decode((i as HttpResponseHead).body ?? new Uint8Array()))).join("");
+
+describe("serveHttp", () => {
+  it("rebuilds the request (method, URL, headers, body bytes, auth, request id)", async () => {
+    let seen: Record<string, unknown> = {};
+    const handler: FetchHandler = async (req, ctx) => {
+      seen = {
+        method: req.method,
+        url: req.url,
+        custom: req.headers.get("x-custom"),
+        body: await req.clone().text(),
+        raw: new TextDecoder().decode(rawBodyOf(req)),
+        auth: ctx.auth,
+        requestId: ctx.requestId,
+      };
+      return new Response(null, { status: 204 });
+    };
+    const items = await collect(serveHttp(handler, message(), undefined));
+    expect(items).toEqual([{ status: 204, headers: [] }]);
+    expect(seen).toEqual({
+      method: "POST",
+      url: "http://127.0.0.1:8000/app/mcp?x=1",
+      custom: "v",
+      body: '{"a":1}',
+      raw: '{"a":1}',
+      auth: { clientId: "alice", scopes: ["s"] },
+      requestId: "r-1",
+    });
+  });
+
+  it("sends a JSON answer inside the head, as one item", async () => {
+    const items = await collect(serveHttp(async () => Response.json({ ok: true }, { status: 201 }), message(), undefined));
+    expect(items).toHaveLength(1);
+    const head = items[0] as HttpResponseHead;
+    expect(head.status).toBe(201);
+    expect(new TextDecoder().decode(head.body)).toBe('{"ok":true}');
+  });
+
+  it("streams a large JSON answer past the inline cap, losing nothing", async () => {
+    const big = JSON.stringify({ data: "y".repeat(600 * 1024) });
+    const bytes = new TextEncoder().encode(big);
+    const body = new ReadableStream<Uint8Array>({
+      start(c) {
+        for (let i = 0; i < bytes.length; i += 100 * 1024) c.enqueue(bytes.slice(i, i + 100 * 1024));
+        c.close();
+      },
+    });
+    const items = await collect(serveHttp(async () => new Response(body, { headers: { "content-type": "application/json" } }), message(), undefined));
+    expect(items.length).toBeGreaterThan(1);
+    expect(text(items)).toBe(big);
+  });
+
+  it("streams SSE chunk by chunk, head first with no body", async () => {
+    const enc = new TextEncoder();
+    const body = new ReadableStream<Uint8Array>({
+      start(c) {
+        c.enqueue(enc.encode("data: 1\n\n"));
+        c.enqueue(enc.encode("data: 2\n\n"));
+        c.close();
+      },
+    });
+    const items = await collect(serveHttp(async () => new Response(body, { headers: { "content-type": "text/event-stream" } }), message(), undefined));
+    expect((items[0] as HttpResponseHead).body).toBeUndefined();
+    expect(items.slice(1).map((i) => new TextDecoder().decode(i as Uint8Array))).toEqual(["data: 1\n\n", "data: 2\n\n"]);
+  });
+
+  it("answers 500 (JSON-RPC internal error) when the handler throws, without failing the call", async () => {
+    const items = await collect(
+      serveHttp(async () => {
+        throw new Error("boom");
+      }, message(), undefined),
+    );
+    const head = items[0] as HttpResponseHead;
+    expect(head.status).toBe(500);
+    expect(JSON.parse(new TextDecoder().decode(head.body)).error.code).toBe(-32603);
+  });
+
+  it("aborts the request when the call is cancelled, even while the body is idle", async () => {
+    const call = new AbortController();
+    let requestAborted = false;
+    const handler: FetchHandler = async (req) => {
+      req.signal.addEventListener("abort", () => (requestAborted = true));
+      const body = new ReadableStream<Uint8Array>({ start(c) { c.enqueue(new TextEncoder().encode("data: x\n\n")); } });
+      return new Response(body, { headers: { "content-type": "text/event-stream" } });
+    };
+    const gen = serveHttp(handler, message(), call.signal);
+    await gen.next();
+    await gen.next();
+    const pending = gen.next();
+    call.abort();
+    expect(await pending).toEqual({ done: true, value: undefined });
+    expect(requestAborted).toBe(true);
+  });
+});
