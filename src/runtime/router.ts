@@ -183,6 +183,12 @@ export class DeploymentRouter {
     const deadline = deadlineOf(options);
     for (let attempt = 0; ; attempt++) {
       const lease = await this.#acquire(options, deadline);
+      if (!lease.slot.live && options.replicaId === undefined) {
+        // It left the set (died, draining) between the pick and now: never reached it, go again.
+        lease.release();
+        attempt--;
+        continue;
+      }
       try {
         return await lease.slot.replica.call(method, args, sendOptions(options, deadline));
       } catch (err) {
@@ -215,6 +221,11 @@ export class DeploymentRouter {
     const deadline = deadlineOf(options);
     for (let attempt = 0; ; attempt++) {
       const lease = await this.#acquire(options, deadline);
+      if (!lease.slot.live && options.replicaId === undefined) {
+        lease.release();
+        attempt--;
+        continue;
+      }
       let iterator: AsyncIterator<unknown> | undefined;
       let first: IteratorResult<unknown>;
       try {
