@@ -1,0 +1,158 @@
+// The weather example end to end, as a user runs it: `tsx examples/weather.ts` in its own process
+// (runtime, proxy, worker-thread replicas), NWS_API_BASE pointing at the fake NWS, both tools
+// called through the real SDK client over HTTP in both protocol eras, then SIGTERM and a clean exit.
+//
+// It starts tsx's CLI directly rather than through `npx tsx`: npm exec runs the command under
+// `sh -c` and exits on SIGTERM without passing the signal on (measured: npx exits 143 and leaves
+// tsx and the app running), so SIGTERM to npx would test npm, not the example. tsx itself relays
+// the signal to the app and exits with its code.
+
+import { spawn, type ChildProcess } from "node:child_process";
+import { createServer } from "node:net";
+import { createRequire } from "node:module";
+import { Client, StreamableHTTPClientTransport, type CallToolResult } from "@modelcontextprotocol/client";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startFakeNws, type FakeNws } from "../fixtures/fake-nws.ts";
+
+const CA_ALERTS_TEXT = `
+Event: Wind Advisory
+Area: San Francisco Bay Shoreline; Coastal North Bay
+Severity: Moderate
+Description: * WHAT...Northwest winds 20 to 30 mph with gusts up to 50 mph.
+
+* WHERE...San Francisco Bay Shoreline.
+Instructions: Use extra caution when driving, especially if operating a high profile vehicle.
+
+---
+
+Event: Air Quality Alert
+Area: Mojave Desert
+Severity: Minor
+Description: The Mojave Desert AQMD has issued an air quality alert.
+Instructions: No specific instructions provided
+`;
+
+const FORECAST_FIRST_PERIOD = `
+Tonight:
+Temperature: 52°F
+Wind: 5 to 10 mph W
+Forecast: Mostly clear, with a low around 52. West wind 5 to 10 mph.
+`;
+
+// What `npx tsx` runs: the package's bin.
+const TSX_CLI = createRequire(import.meta.url).resolve("tsx/cli");
+
+let fake: FakeNws;
+let child: ChildProcess;
+let output = "";
+let mcpUrl: URL;
+
+/** Asks the OS for a port nobody uses, then frees it for the child. */
+async function freePort(): Promise<number> {
+  const srv = createServer();
+  await new Promise<void>((resolve) => srv.listen(0, "127.0.0.1", resolve));
+  const { port } = srv.address() as { port: number };
+  await new Promise<void>((resolve) => srv.close(() => resolve()));
+  return port;
+}
+
+function exited(proc: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  if (proc.exitCode !== null || proc.signalCode !== null) {
+    return Promise.resolve({ code: proc.exitCode, signal: proc.signalCode });
+  }
+  return new Promise((resolve) => proc.once("exit", (code, signal) => resolve({ code, signal })));
+}
+
+async function connect(era: "legacy" | "modern"): Promise<Client> {
+  const client = new Client(
+    { name: "weather-it", version: "1.0.0" },
+    era === "modern" ? { versionNegotiation: { mode: { pin: "2026-07-28" } } } : {},
+  );
+  await client.connect(new StreamableHTTPClientTransport(mcpUrl));
+  return client;
+}
+
+async function callText(client: Client, name: string, args: Record<string, unknown>) {
+  const result = (await client.callTool({ name, arguments: args })) as CallToolResult;
+  const block = result.content[0];
+  return { text: block?.type === "text" ? block.text : JSON.stringify(block), isError: result.isError === true };
+}
+
+beforeAll(async () => {
+  fake = await startFakeNws();
+  const port = await freePort();
+  mcpUrl = new URL(`http://127.0.0.1:${port}/mcp`);
+  child = spawn(process.execPath, [TSX_CLI, "examples/weather.ts"], {
+    cwd: process.cwd(),
+    env: { ...process.env, PORT: String(port), NWS_API_BASE: fake.baseUrl, NWS_TIMEOUT_MS: "5000" },
+    stdio: ["ignore", "pipe", "pipe"],
+    // Its own process group: npx → tsx → node, and afterAll must be able to end all three.
+    detached: true,
+  });
+  child.stdout!.on("data", (d: Buffer) => (output += d.toString()));
+  child.stderr!.on("data", (d: Buffer) => (output += d.toString()));
+  // Ready when the proxy answers its health endpoint; fail fast if the process dies first.
+  const deadline = Date.now() + 25_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`examples/weather.ts exited early (${child.exitCode}):\n${output}`);
+    const ok = await fetch(new URL("/-/healthz", mcpUrl)).then(
+      (r) => r.ok,
+      () => false,
+    );
+    if (ok) break;
+    if (Date.now() > deadline) throw new Error(`examples/weather.ts did not start in 25 s:\n${output}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}, 40_000);
+
+afterAll(async () => {
+  if (child?.pid !== undefined) {
+    try {
+      process.kill(-child.pid, "SIGKILL");
+    } catch {
+      // The group is already gone: the SIGTERM test ended it.
+    }
+    await exited(child);
+  }
+  await fake?.close();
+});
+
+describe("examples/weather.ts", () => {
+  it.each(["legacy", "modern"] as const)("serves both tools over HTTP (%s era)", async (era) => {
+    const client = await connect(era);
+    try {
+      const { tools } = await client.listTools();
+      expect(tools.map((t) => t.name).sort()).toEqual(["get_alerts", "get_forecast"]);
+      expect(await callText(client, "get_alerts", { state: "ca" })).toEqual({ text: CA_ALERTS_TEXT, isError: false });
+      const forecast = await callText(client, "get_forecast", { latitude: 37.7749, longitude: -122.4194 });
+      expect(forecast.isError).toBe(false);
+      expect(forecast.text.startsWith(`${FORECAST_FIRST_PERIOD}\n---\n`)).toBe(true);
+      expect(forecast.text.split("\n---\n")).toHaveLength(5);
+      const bad = await callText(client, "get_forecast", { latitude: 123, longitude: 0 });
+      expect(bad.isError).toBe(true);
+      expect(bad.text).toContain("latitude: must be between -90 and 90");
+    } finally {
+      await client.close();
+    }
+  });
+
+  it("reached NWS with the tutorial's headers from the replicas", () => {
+    const fromApp = fake.requests.filter((r) => r.path === "/alerts/active/area/CA");
+    expect(fromApp.length).toBeGreaterThanOrEqual(2);
+    for (const r of fromApp) {
+      expect(r.userAgent).toBe("weather-app/1.0");
+      expect(r.accept).toBe("application/geo+json");
+    }
+  });
+
+  it("shuts down and exits on SIGTERM", async () => {
+    // The runtime shuts down on SIGTERM and then exits 143 (128 + SIGTERM) by its own choice; a
+    // process that merely died of the signal would report signal "SIGTERM" and no code instead.
+    const done = exited(child);
+    child.kill("SIGTERM");
+    const result = await Promise.race([done, new Promise<"timeout">((r) => setTimeout(() => r("timeout"), 20_000))]);
+    expect(result, output).toEqual({ code: 143, signal: null });
+    // The proxy is gone with it.
+    await expect(fetch(new URL("/-/healthz", mcpUrl))).rejects.toThrow();
+  }, 30_000);
+});
