@@ -112,9 +112,11 @@ export class Controller {
 
   /** Sets an application's goal: new deployments start, changed ones update, dropped ones stop. */
   deployApplication(spec: ApplicationSpec): void {
-    if (spec.routePrefix !== null) {
+    // Only apps with an HTTP ingress are mounted, so only they can clash on a prefix.
+    if (spec.routePrefix !== null && spec.ingressDefinition) {
       for (const [name, app] of this.#apps) {
-        if (name !== spec.name && !app.deleting && app.spec.routePrefix === spec.routePrefix) {
+        if (name === spec.name || app.deleting || !app.spec.ingressDefinition) continue;
+        if (app.spec.routePrefix === spec.routePrefix) {
           throw new InvalidOptionsError(
             `routePrefix "${spec.routePrefix}" is already used by application "${name}"`,
           );

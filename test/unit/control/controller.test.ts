@@ -323,14 +323,18 @@ describe("Controller", () => {
     expect(h.controller.applicationStatus("app")!.deployments.map((d) => d.name)).toEqual(["B"]);
   });
 
-  it("runs several applications and refuses a taken route prefix", () => {
+  it("runs several applications and refuses a taken route prefix for HTTP apps", () => {
     const h = harness();
-    h.controller.deployApplication(appSpec([target("A", {}, "v1", "one")], "one", "/one"));
-    h.controller.deployApplication(appSpec([target("A", {}, "v1", "two")], "two", "/two"));
-    expect(() => h.controller.deployApplication(appSpec([target("A", {}, "v1", "three")], "three", "/one"))).toThrow(
+    const http = { kind: "fetch" as const, createHandler: () => async () => new Response(), proxyOptions: {} };
+    const withHttp = (spec: ReturnType<typeof appSpec>) => ({ ...spec, ingressDefinition: http });
+    h.controller.deployApplication(withHttp(appSpec([target("A", {}, "v1", "one")], "one", "/one")));
+    h.controller.deployApplication(withHttp(appSpec([target("A", {}, "v1", "two")], "two", "/two")));
+    expect(() => h.controller.deployApplication(withHttp(appSpec([target("A", {}, "v1", "three")], "three", "/one")))).toThrow(
       /routePrefix "\/one" is already used by application "one"/,
     );
-    expect(h.controller.applicationNames()).toEqual(["one", "two"]);
+    // Handle-only apps are never mounted, so they cannot clash.
+    h.controller.deployApplication(appSpec([target("A", {}, "v1", "four")], "four", "/one"));
+    expect(h.controller.applicationNames()).toEqual(["one", "two", "four"]);
   });
 
   it("counts a replica the factory refuses as a failed start, and keeps reconciling the others", async () => {
