@@ -1,10 +1,47 @@
-// Adapts the serve layer (src/runtime/runtime.ts, owned by the serve-layer helper) to the CLI's
-// RuntimeBridge. Until that module exists, starting a runtime from the CLI fails with a clear
-// message instead of a missing-module stack trace.
+// Adapts the serve layer's Runtime (src/runtime/runtime.ts) to the CLI's RuntimeBridge: starts it
+// with the CLI's host/port/resources and admin actions, and turns a busy port into a message that
+// names the option to change.
 
+import { ingressOf } from "../deployments/ingress.ts";
+import type { Application } from "../deployments/deployment.ts";
+import { Runtime } from "../runtime/runtime.ts";
 import { CliError } from "./errors.ts";
 import type { RuntimeBridge, RuntimeStartOptions } from "./runtime-bridge.ts";
 
-export async function startServeRuntime(_options: RuntimeStartOptions): Promise<RuntimeBridge> {
-  throw new CliError("this build of stingray has no serve layer yet (src/runtime/runtime.ts is missing)", 1);
+export async function startServeRuntime(options: RuntimeStartOptions): Promise<RuntimeBridge> {
+  let runtime: Runtime;
+  try {
+    runtime = await Runtime.start({
+      numCpus: options.numCpus,
+      numGpus: options.numGpus,
+      http: { host: options.host, port: options.port },
+      admin: options.admin,
+      adminToken: options.adminToken,
+      logger: options.logger,
+    });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === "EADDRINUSE") throw new CliError(`cannot listen on ${options.host}:${options.port}: the port is in use (choose another with --port)`, 1);
+    if (code === "EADDRNOTAVAIL" || code === "ENOTFOUND") throw new CliError(`cannot listen on ${options.host}:${options.port}: no such local address (--host)`, 1);
+    if (code === "EACCES") throw new CliError(`cannot listen on ${options.host}:${options.port}: permission denied (--port)`, 1);
+    throw err;
+  }
+  return {
+    get address() {
+      return runtime.address!;
+    },
+    async deploy(app, { name, routePrefix }) {
+      await runtime.deploy(app, { name, routePrefix, wait: true });
+    },
+    delete: (name) => runtime.delete(name),
+    status: async () => runtime.status(),
+    mcpPath(app: Application) {
+      const def = ingressOf(app.deployment.cls);
+      if (def?.kind !== "mcp") return undefined;
+      const path = (def.proxyOptions as { path?: unknown }).path;
+      return typeof path === "string" ? path : "/mcp";
+    },
+    shutdown: () => runtime.shutdown(),
+    closed: runtime.closed,
+  };
 }

@@ -201,12 +201,20 @@
         ctx.strokeStyle = line.color; ctx.lineWidth = 2; ctx.lineJoin = "round";
         ctx.beginPath();
         let open = false;
+        const has = (i) => i >= 0 && i < line.points.length && line.points[i].v !== null && line.points[i].v !== undefined;
         line.points.forEach((p, i) => {
-          if (p.v === null || p.v === undefined) { open = false; return; }
+          if (!has(i)) { open = false; return; }
           if (p.v > 0) drawn++;
           if (!open) { ctx.moveTo(x(i), y(p.v)); open = true; } else ctx.lineTo(x(i), y(p.v));
         });
         ctx.stroke();
+        // A point with no neighbours draws no line segment: mark it with a dot so it is seen.
+        ctx.fillStyle = line.color;
+        line.points.forEach((p, i) => {
+          if (has(i) && !has(i - 1) && !has(i + 1) && p.v > 0) {
+            ctx.beginPath(); ctx.arc(x(i), y(p.v), 3, 0, Math.PI * 2); ctx.fill();
+          }
+        });
         if (line.fill) {
           ctx.fillStyle = COLORS.fill;
           ctx.beginPath(); ctx.moveTo(x(0), y(0));

@@ -22,7 +22,7 @@ export type * from "./status.ts";
 /** What the proxy reports per finished request (structurally ProxyRequestEvent). */
 export interface ObservedRequest extends RequestEvent {
   status: number;
-  /** HTTP method and path: an access-log line is written only when both are known. */
+  /** HTTP method and path for the access log (the route prefix stands in for a missing path). */
   method?: string;
   path?: string;
 }
@@ -34,7 +34,7 @@ export interface ObservabilityOptions {
   adminToken?: string;
   logger?: Logger;
   metrics?: RuntimeMetricsOptions;
-  /** Write an access-log line per application request that reports its method and path. Default true. */
+  /** Write an access-log line per application request. Default true. */
   accessLog?: boolean;
 }
 
@@ -60,11 +60,10 @@ export function createObservability(options: ObservabilityOptions): Observabilit
     onRequest(event) {
       try {
         metrics.recordRequest(event);
-        // Proxies that log their own access line leave method/path out; no duplicate line then.
-        if (accessLog && event.method !== undefined && event.path !== undefined) {
+        if (accessLog) {
           logAccess(logger, {
             method: event.method,
-            path: event.path,
+            path: event.path ?? event.route,
             status: event.status,
             latencyMs: event.latencyMs,
             requestId: event.requestId,

@@ -95,7 +95,8 @@ function errSerializer(err: unknown): unknown {
 }
 
 export interface AccessLogEntry {
-  method: string;
+  /** Absent when the reporter does not know it (the line then starts with the path). */
+  method?: string;
   /** Request path; any query string is dropped (queries can carry tokens). */
   path: string;
   status: number;
@@ -118,7 +119,7 @@ export function logAccess(logger: Logger, entry: AccessLogEntry): void {
   const latencyMs = Math.round(entry.latencyMs * 100) / 100;
   const line: Record<string, unknown> = { type: "access", ...entry, path, latencyMs };
   for (const k of Object.keys(line)) if (line[k] === undefined) delete line[k];
-  const msg = `${entry.method} ${path} ${entry.status} ${latencyMs}ms`;
+  const msg = `${entry.method ? `${entry.method} ` : ""}${path} ${entry.status} ${latencyMs}ms`;
   if (entry.status >= 500) logger.warn(line, msg);
   else logger.info(line, msg);
 }

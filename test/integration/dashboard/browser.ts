@@ -38,6 +38,27 @@ export async function distinctColors(page: Page, png: Buffer): Promise<number> {
   }, dataUrl);
 }
 
+/** Pixels of a canvas element close to a colour (each channel within `tolerance`). */
+export async function pixelsNear(page: Page, selector: string, rgb: [number, number, number], tolerance = 40): Promise<number> {
+  return page.$eval(
+    selector,
+    (el, [r, g, b, tol]) => {
+      const canvas = el as HTMLCanvasElement;
+      const data = canvas.getContext("2d")!.getImageData(0, 0, canvas.width, canvas.height).data;
+      let n = 0;
+      for (let i = 0; i < data.length; i += 4) {
+        if (data[i + 3]! > 128 && Math.abs(data[i]! - r!) <= tol! && Math.abs(data[i + 1]! - g!) <= tol! && Math.abs(data[i + 2]! - b!) <= tol!) n++;
+      }
+      return n;
+    },
+    [...rgb, tolerance],
+  );
+}
+
+/** The dashboard's series colours (see dashboard.js). */
+export const ACCENT: [number, number, number] = [47, 111, 222];
+export const BAD: [number, number, number] = [214, 69, 69];
+
 /** Pixels of a canvas element that differ from its background (white / transparent). */
 export async function inkedPixels(page: Page, selector: string): Promise<number> {
   return page.$eval(selector, (el) => {

@@ -4,7 +4,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Browser, Page } from "playwright-core";
-import { distinctColors, inkedPixels, launchChromium } from "./browser.ts";
+import { ACCENT, distinctColors, inkedPixels, launchChromium, pixelsNear } from "./browser.ts";
 import { startFakeRuntime, type FakeRuntime } from "./fake-runtime.ts";
 
 let browser: Browser;
@@ -57,7 +57,9 @@ describe("dashboard", () => {
     expect(Number(await page.getAttribute('[data-testid="chart-rate"]', "data-points"))).toBeGreaterThan(20);
     expect(Number(await page.getAttribute('[data-testid="chart-latency"]', "data-points"))).toBeGreaterThan(20);
     expect(await inkedPixels(page, '[data-testid="chart-rate"]')).toBeGreaterThan(1000);
-    expect(await inkedPixels(page, '[data-testid="chart-latency"]')).toBeGreaterThan(500);
+    // The series themselves (not just axes and grid) are drawn in the accent colour.
+    expect(await pixelsNear(page, '[data-testid="chart-rate"]', ACCENT)).toBeGreaterThan(300);
+    expect(await pixelsNear(page, '[data-testid="chart-latency"]', ACCENT)).toBeGreaterThan(300);
     const row = page.locator('[data-testid="error-row"]').first();
     await row.waitFor();
     expect(await row.textContent()).toContain("no replica can take the request");

@@ -15,7 +15,7 @@ function capturedLogger() {
 }
 
 describe("createObservability", () => {
-  it("records each proxy request in metrics and writes one access line when method and path are known", async () => {
+  it("records each proxy request in metrics and writes one access line per request", async () => {
     const { logger, lines } = capturedLogger();
     const obs = createObservability({ status: () => ({ runtime: {}, applications: [] }), logger, metrics: { defaultMetrics: false } });
     const base = { app: "echo", deployment: "Echo", route: "/echo", latencyMs: 4, requestId: "r1" };
@@ -24,8 +24,11 @@ describe("createObservability", () => {
     expect(await obs.metrics.metricsText()).toContain('stingray_requests_total{app="echo",deployment="Echo",route="/echo",mcp_method="tools/call",tool="echo",status="200"} 1');
     expect(obs.metrics.recentErrors()).toHaveLength(1);
     const access = lines.filter((l) => l.type === "access");
-    expect(access).toHaveLength(1);
-    expect(access[0]).toMatchObject({ method: "POST", path: "/echo/mcp", status: 200, requestId: "r1", app: "echo", tool: "echo" });
+    expect(access).toHaveLength(2);
+    expect(access[0]).toMatchObject({ method: "POST", path: "/echo/mcp", status: 200, requestId: "r1", app: "echo", tool: "echo", msg: "POST /echo/mcp 200 4ms" });
+    // Without method and path (the proxy did not say), the route prefix stands in.
+    expect(access[1]).toMatchObject({ path: "/echo", status: 500, level: "warn", msg: "/echo 500 4ms" });
+    expect(access[1]).not.toHaveProperty("method");
   });
 
   it("never throws into the proxy", () => {
