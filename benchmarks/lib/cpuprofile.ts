@@ -4,7 +4,7 @@
 // benchmark load:
 //
 //   node --cpu-prof --cpu-prof-dir=/tmp/prof --import tsx benchmarks/lib/fixtures/bench-app.ts
-//   npx tsx benchmarks/lib/cpuprofile.ts /tmp/prof/*.cpuprofile [--top 25]
+//   npx tsx benchmarks/lib/cpuprofile.ts /tmp/prof/*.cpuprofile [--top 25] [--skip-s 5]
 
 import { readFileSync } from "node:fs";
 
@@ -43,18 +43,22 @@ export function packageOf(url: string, functionName = ""): string {
   return url;
 }
 
-/** Self time per node id, in ms. */
-function selfTimes(p: CpuProfile): Map<number, number> {
+/** Self time per node id, in ms, counting only samples at least `skipMs` after the profile began. */
+function selfTimes(p: CpuProfile, skipMs: number): Map<number, number> {
   const self = new Map<number, number>();
+  let at = 0;
   for (let i = 0; i < p.samples.length; i++) {
+    at += (p.timeDeltas[i] ?? 0) / 1000;
+    if (at < skipMs) continue;
     const dt = (p.timeDeltas[i + 1] ?? 0) / 1000;
     self.set(p.samples[i]!, (self.get(p.samples[i]!) ?? 0) + dt);
   }
   return self;
 }
 
-export function summarizeProfile(p: CpuProfile, key: "function" | "package"): { totalMs: number; idleMs: number; lines: CostLine[] } {
-  const self = selfTimes(p);
+/** `skipMs` leaves out start-up (module loading) so the summary shows the steady state. */
+export function summarizeProfile(p: CpuProfile, key: "function" | "package", skipMs = 0): { totalMs: number; idleMs: number; lines: CostLine[] } {
+  const self = selfTimes(p, skipMs);
   const byKey = new Map<string, number>();
   let totalMs = 0;
   let idleMs = 0;
@@ -81,13 +85,17 @@ export function summarizeProfile(p: CpuProfile, key: "function" | "package"): { 
 }
 
 function main(argv: string[]): void {
-  const topIdx = argv.indexOf("--top");
-  const top = topIdx >= 0 ? Number(argv[topIdx + 1]) : 20;
-  const files = argv.filter((a, i) => !a.startsWith("--") && (topIdx < 0 || i !== topIdx + 1));
+  const flag = (name: string, fallback: number) => {
+    const i = argv.indexOf(name);
+    return i >= 0 ? Number(argv[i + 1]) : fallback;
+  };
+  const top = flag("--top", 20);
+  const skipMs = flag("--skip-s", 0) * 1000;
+  const files = argv.filter((a, i) => !a.startsWith("--") && !argv[i - 1]?.startsWith("--"));
   for (const file of files) {
     const p = JSON.parse(readFileSync(file, "utf8")) as CpuProfile;
-    const pkg = summarizeProfile(p, "package");
-    const fn = summarizeProfile(p, "function");
+    const pkg = summarizeProfile(p, "package", skipMs);
+    const fn = summarizeProfile(p, "function", skipMs);
     const busy = pkg.totalMs - pkg.idleMs;
     console.log(`\n== ${file}: ${(pkg.totalMs / 1000).toFixed(1)} s sampled, busy ${(busy / 1000).toFixed(1)} s`);
     console.log("-- self time by package");

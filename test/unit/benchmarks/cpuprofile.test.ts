@@ -42,3 +42,25 @@ describe("summarizeProfile", () => {
     expect(summarizeProfile(profile, "function").lines[0]).toEqual({ name: "handle src/ingress:42", ms: 2, share: 2 / 3 });
   });
 });
+
+describe("summarizeProfile with a start-up cut", () => {
+  it("leaves out samples taken before skipMs", () => {
+    const profile: CpuProfile = {
+      nodes: [
+        { id: 1, callFrame: { functionName: "(root)", url: "", lineNumber: -1 }, children: [2, 3] },
+        { id: 2, callFrame: { functionName: "load", url: "node:internal/modules/esm/loader", lineNumber: 0 } },
+        { id: 3, callFrame: { functionName: "serve", url: "file:///x/src/ingress/proxy.ts", lineNumber: 0 } },
+      ],
+      startTime: 0,
+      endTime: 0,
+      // load at 0 and 10 ms, then serve at 20, 30 ms (and a closing sample at 40 ms).
+      samples: [2, 2, 3, 3, 3],
+      timeDeltas: [0, 10_000, 10_000, 10_000, 10_000],
+    };
+    expect(summarizeProfile(profile, "package").lines.map((l) => [l.name, l.ms])).toEqual([
+      ["node:internal", 20],
+      ["src/ingress", 20],
+    ]);
+    expect(summarizeProfile(profile, "package", 15).lines.map((l) => [l.name, l.ms])).toEqual([["src/ingress", 20]]);
+  });
+});
