@@ -9,12 +9,10 @@ import { AppNotFoundError, ShuttingDownError } from "./errors.ts";
 import { buildApplicationPlan } from "./deployments/app-graph.ts";
 import { isDeployment, type Application, type Deployment } from "./deployments/deployment.ts";
 import { createDeploymentHandle, type DeploymentHandle } from "./deployments/handle.ts";
-import type { StatusSnapshot } from "./observability/status.ts";
 import type { CallTransport } from "./runtime/call.ts";
-import type { ApplicationStatusReport } from "./runtime/controller.ts";
 // Type-only: the runtime (piscina, the controller, express) loads on first start, so a worker
 // thread importing a user module that imports `serve` stays light.
-import type { Runtime, RuntimeOptions } from "./runtime/runtime.ts";
+import type { Runtime, RuntimeOptions, RuntimeStatus } from "./runtime/runtime.ts";
 import { getWorkerTransport } from "./runtime/worker-transport.ts";
 
 export interface ServeRunOptions {
@@ -36,9 +34,7 @@ export interface ServeStartOptions extends RuntimeOptions {
   handleSignals?: boolean;
 }
 
-export interface ServeStatus extends StatusSnapshot {
-  applications: ApplicationStatusReport[];
-}
+export type ServeStatus = RuntimeStatus;
 
 let current: Runtime | undefined;
 let starting: Promise<Runtime> | undefined;
@@ -82,7 +78,7 @@ async function run<T extends object>(app: Application<T>, options: ServeRunOptio
 
 function status(): ServeStatus {
   if (!current) return { runtime: {}, applications: [] };
-  return current.status() as ServeStatus;
+  return current.status();
 }
 
 async function deleteApp(name: string): Promise<void> {

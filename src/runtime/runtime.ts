@@ -69,6 +69,11 @@ export interface DeployOptions {
   wait?: boolean;
 }
 
+/** The runtime's status snapshot, with the serve layer's richer application reports. */
+export interface RuntimeStatus extends StatusSnapshot {
+  applications: ApplicationStatusReport[];
+}
+
 const PENDING_WARNING_MS = 5_000;
 
 export class Runtime {
@@ -192,8 +197,8 @@ export class Runtime {
     return this.#controller.status();
   }
 
-  status(): StatusSnapshot {
-    const runtime: StatusSnapshot["runtime"] = {
+  status(): RuntimeStatus {
+    const runtime: RuntimeStatus["runtime"] = {
       pid: process.pid,
       startedAt: this.#startedAt,
       resources: this.#scheduler.snapshot(),
