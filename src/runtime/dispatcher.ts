@@ -21,7 +21,7 @@ export class ControllerDispatcher implements HttpDispatcher {
     for (const name of this.#controller.applicationNames()) {
       const app = this.#controller.application(name);
       if (!app || app.routePrefix === null || !app.ingressDefinition) continue;
-      out.push({ appName: name, routePrefix: app.routePrefix, ingress: app.ingressDefinition });
+      out.push({ appName: name, routePrefix: app.routePrefix, ingress: app.ingressDefinition, deploymentName: app.ingress });
     }
     return out;
   }
