@@ -235,7 +235,8 @@ export class RuntimeMetrics {
         if (dep.restarts !== undefined) {
           const key = `${app.name}#${dep.name}`;
           const seen = this.#restartsSeen.get(key) ?? 0;
-          if (dep.restarts > seen) this.incReplicaRestart(labels, dep.restarts - seen);
+          // inc by 0 still creates the series, so rate() has a zero to start from.
+          this.incReplicaRestart(labels, Math.max(0, dep.restarts - seen));
           this.#restartsSeen.set(key, dep.restarts);
         }
       }

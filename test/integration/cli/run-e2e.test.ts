@@ -66,10 +66,13 @@ describe("stingray run (real runtime)", () => {
 
   it("exports request and replica metrics", async () => {
     const text = await (await fetch(`${address}/metrics`)).text();
-    expect(text).toMatch(/stingray_requests_total\{app="echo",deployment="[^"]+",route="\/echo",mcp_method="tools\/call",tool="echo",status="200"\} [1-9]/);
+    expect(text).toMatch(/stingray_requests_total\{app="echo",deployment="Echo",route="\/echo",mcp_method="tools\/call",tool="echo",status="200"\} [1-9]/);
     expect(text).toMatch(/stingray_request_duration_seconds_count\{app="echo",[^}]*mcp_method="tools\/call"[^}]*\} [1-9]/);
     expect(text).toContain('stingray_replicas{app="echo",deployment="Echo",state="RUNNING"} 1');
     expect(text).toContain('stingray_autoscaling_target_replicas{app="echo",deployment="Echo"} 1');
+    expect(text).toMatch(/stingray_replica_ongoing_requests\{app="echo",deployment="Echo",replica="[^"]+"\} 0/);
+    expect(text).toContain('stingray_deployment_queued_requests{app="echo",deployment="Echo"} 0');
+    expect(text).toContain('stingray_replica_restarts_total{app="echo",deployment="Echo"} 0');
   });
 
   it("refuses a second runtime on the same port, naming --port", async () => {
