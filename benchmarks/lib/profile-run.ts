@@ -1,0 +1,73 @@
+// Profiles the request hot path: starts the bench app (lib/fixtures/bench-app.ts) under
+// `node --cpu-prof`, drives `tools/call` of its zero-sleep tool with autocannon, stops it, and
+// prints where the CPU went per thread (start-up left out), plus CPU per request.
+//
+//   npx tsx benchmarks/lib/profile-run.ts [--seconds 10] [--connections 16] [--replicas 1] [--era legacy|modern]
+//   (profiles stay in /tmp/stingray-prof-<time>/ for Chrome DevTools or speedscope)
+
+import { mkdirSync, readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { summarizeProfile, type CpuProfile } from "./cpuprofile.ts";
+import { closedLoop } from "./load.ts";
+import { callToolRaw, toolCallRequest, toolResultText, type McpEra } from "./mcp.ts";
+import { freePort, spawnServer, waitFor } from "./process.ts";
+
+const { values } = parseArgs({
+  options: {
+    seconds: { type: "string", default: "10" },
+    connections: { type: "string", default: "16" },
+    replicas: { type: "string", default: "1" },
+    era: { type: "string", default: "legacy" },
+    top: { type: "string", default: "15" },
+  },
+});
+const seconds = Number(values.seconds);
+const dir = `/tmp/stingray-prof-${Date.now()}`;
+mkdirSync(dir, { recursive: true });
+const port = await freePort();
+const url = `http://127.0.0.1:${port}/mcp`;
+const spawnedAt = performance.now();
+const server = spawnServer(
+  process.execPath,
+  ["--cpu-prof", `--cpu-prof-dir=${dir}`, "--import", "tsx", "benchmarks/lib/fixtures/bench-app.ts"],
+  { ...process.env, PORT: String(port), BENCH_REPLICAS: values.replicas, BENCH_MAX_ONGOING: "64", BENCH_MAX_QUEUED: "-1" },
+);
+const era = values.era as McpEra;
+await waitFor(
+  "bench app",
+  async () => {
+    try {
+      return toolResultText(await callToolRaw(url, "sleep", { ms: 0 }, { era })) === "slept 0";
+    } catch {
+      return undefined;
+    }
+  },
+  { timeoutMs: 60_000, abortIf: () => (server.exited() ? server.output() : undefined) },
+);
+const req = toolCallRequest("sleep", { ms: 0 }, { era });
+await closedLoop({ url, ...req, connections: Number(values.connections), durationS: 2 }); // warm-up: JIT, pools
+const loadFromMs = performance.now() - spawnedAt;
+const load = await closedLoop({ url, ...req, connections: Number(values.connections), durationS: seconds });
+await server.stop(20_000);
+console.log(`${load.okPerSecond.toFixed(0)} req/s, p50 ${load.ok.p50.toFixed(2)} ms, p99 ${load.ok.p99.toFixed(2)} ms, statuses ${JSON.stringify(load.statusCounts)}`);
+
+const requests = load.responses;
+const profiles = readdirSync(dir)
+  .filter((f) => f.endsWith(".cpuprofile"))
+  .sort()
+  .map((file) => ({ file, p: JSON.parse(readFileSync(join(dir, file), "utf8")) as CpuProfile }));
+// Every thread's profile uses the same monotonic clock (µs); the earliest start is the process's.
+const processStart = Math.min(...profiles.map(({ p }) => p.startTime));
+for (const { file, p } of profiles) {
+  const skipMs = Math.max(0, loadFromMs - (p.startTime - processStart) / 1000);
+  const pkg = summarizeProfile(p, "package", skipMs);
+  const fn = summarizeProfile(p, "function", skipMs);
+  const busy = pkg.totalMs - pkg.idleMs;
+  if (busy < 50) continue; // a loader thread, idle once start-up is over
+  console.log(`\n== ${file}: busy ${(busy / 1000).toFixed(2)} s under load = ${((busy / requests) * 1000).toFixed(0)} µs per request`);
+  for (const l of pkg.lines.slice(0, Number(values.top))) console.log(`${(l.share * 100).toFixed(1).padStart(5)}%  ${l.name}`);
+  console.log("   --");
+  for (const l of fn.lines.slice(0, Number(values.top))) console.log(`${(l.share * 100).toFixed(1).padStart(5)}%  ${l.name}`);
+}
+console.log(`\nprofiles: ${dir}`);
