@@ -154,6 +154,12 @@ class HttpProxy implements Proxy {
       );
       if (!outcome.ok) {
         record.status = outcome.status;
+        // What failed and where, for the operator; the path without its query (a query can carry
+        // a credential), and never a header.
+        this.#options.logger?.warn(
+          { requestId, app: compiled.route.appName, path, status: outcome.status, reason: outcome.body.error },
+          "authentication failed",
+        );
         return sendJson(res, outcome.status, outcome.body, outcome.headers);
       }
       identity = outcome.identity;
@@ -246,11 +252,6 @@ class HttpProxy implements Proxy {
       ...(record.replica ? { replica: record.replica } : {}),
       ...(record.error ? { error: record.error } : {}),
     };
-    // Path without the query (a query can carry credentials); never headers.
-    this.#options.logger?.info(
-      { requestId, app: event.app, method: res.req?.method, path: pathOf(res.req?.url ?? "/"), status: event.status, latencyMs: Math.round(event.latencyMs * 100) / 100 },
-      "request",
-    );
     try {
       this.#options.onRequest?.(event);
     } catch (err) {
