@@ -122,3 +122,33 @@ describe("stingray shutdown", () => {
     expect(calls.shutdown).toBe(1);
   });
 });
+
+describe("stingray shutdown on a terminal", () => {
+  // In-process with a stdin that claims to be a TTY: the prompt path without a pseudo-terminal.
+  async function confirmWith(answer: string) {
+    const { PassThrough } = await import("node:stream");
+    const { shutdownCommand } = await import("../../../src/cli/commands/shutdown.ts");
+    const stdin = Object.assign(new PassThrough(), { isTTY: true });
+    const stdout = new PassThrough();
+    let out = "";
+    stdout.on("data", (d) => {
+      out += d;
+      if (String(d).includes("[y/N]")) stdin.write(`${answer}\n`);
+    });
+    const code = await shutdownCommand({ address: rt!.url, wait: false }, { stdin, stdout, stderr: new PassThrough(), env: {}, cwd: process.cwd() });
+    return { code, out };
+  }
+
+  it("asks first and does nothing unless the answer is yes", async () => {
+    const { admin, calls } = recorder();
+    rt = await startFakeRuntime({ admin });
+    const no = await confirmWith("n");
+    expect(no.out).toContain(`Shut down the stingray runtime at ${rt.url} (2 application(s))? [y/N]`);
+    expect(no.out).toContain("aborted");
+    expect(no.code).toBe(1);
+    expect(calls.shutdown).toBe(0);
+    const yes = await confirmWith("yes");
+    expect(yes.code).toBe(0);
+    await expect.poll(() => calls.shutdown).toBe(1);
+  });
+});
