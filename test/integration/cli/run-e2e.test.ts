@@ -138,3 +138,28 @@ describe("stingray run and signals", () => {
     }
   }, 90_000);
 });
+
+describe("stingray run <config file>", () => {
+  it("runs every application of the file with its overrides and args, then stops on SIGTERM", async () => {
+    const p = startCli(["run", "test/fixtures/cli/two-apps.yaml", "--num-cpus", "2"]);
+    try {
+      const echo = await p.waitFor(/ready at (http:\/\/127\.0\.0\.1:\d+)\/echo\/mcp \(application "echo"\)/, 60_000);
+      const base = echo[1]!;
+      await p.waitFor(/ready at http:\/\/127\.0\.0\.1:\d+\/shout\/mcp \(application "shout"\)/, 10_000);
+      const snap = (await (await fetch(`${base}/-/api/status`)).json()) as { applications: Array<{ name: string; deployments: Array<{ targetReplicas: number }> }> };
+      expect(snap.applications.map((a) => [a.name, a.deployments[0]!.targetReplicas])).toEqual([
+        ["echo", 2],
+        ["shout", 1],
+      ]);
+      const client = new Client({ name: "cli-e2e", version: "1" });
+      await client.connect(new StreamableHTTPClientTransport(new URL(`${base}/shout/mcp`)));
+      const result = (await client.callTool({ name: "echo", arguments: { text: "hey" } })) as { content: Array<{ text: string }> };
+      await client.close();
+      expect(result.content[0]!.text).toMatch(/^>> hey\|/);
+      expect(await p.stop("SIGTERM")).toBe(0);
+      expect(p.output().stdout).toContain("shutting down (SIGTERM)");
+    } finally {
+      await p.stop("SIGKILL", 1_000);
+    }
+  }, 90_000);
+});

@@ -30,7 +30,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await browser?.close();
-  await rt?.close();
+  await rt?.close().catch(() => {}); // the last test already closed it
 });
 
 describe("dashboard", () => {
@@ -95,5 +95,11 @@ describe("dashboard", () => {
     } finally {
       await blank.close();
     }
+  });
+
+  it("says so when the runtime goes away", async () => {
+    expect(await page.textContent('[data-testid="connection"]')).toBe("live");
+    await rt.close();
+    await expect.poll(() => page.textContent('[data-testid="connection"]'), { timeout: 10_000 }).toBe("disconnected");
   });
 });
