@@ -2,7 +2,8 @@
 // each request through the HttpDispatcher to a replica of the app's ingress deployment, streaming
 // the response back. Built-in endpoints: GET /-/healthz, GET /-/routes (prefix → app, as Ray's
 // proxy answers), and the RFC 9728 protected-resource metadata of apps with auth. Extra routers
-// (metrics, dashboard, admin API) mount at the root before the apps.
+// (metrics, dashboard, admin API) mount at the root; the runtime's own paths (/-/*, /metrics,
+// /.well-known/*) are reserved for them, and application traffic bypasses express entirely.
 //
 // Per request, in order: route match (404), Host check (403, DNS rebinding), Origin check on MCP
 // endpoints (403), bearer auth (401/403), then the MCP rules (mcp-endpoint.ts) or, for plain fetch
@@ -64,7 +65,7 @@ class HttpProxy implements Proxy {
     });
     this.#app = this.#buildApp();
     // noDelay: SSE events are small writes that must leave at once, not wait for Nagle.
-    this.#server = createServer({ noDelay: true, keepAliveTimeout: 65_000 }, this.#app);
+    this.#server = createServer({ noDelay: true, keepAliveTimeout: 65_000 }, (req, res) => this.#onRequest(req, res));
     this.#server.on("connection", (socket: Socket) => {
       this.#sockets.add(socket);
       socket.once("close", () => this.#sockets.delete(socket));
@@ -88,10 +89,7 @@ class HttpProxy implements Proxy {
       this.#handle(req, res).catch(next);
     });
     // Express's defaults answer HTML; these keep every answer JSON.
-    app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
-      this.#options.logger?.error({ err: errorSummary(err) }, "proxy request failed");
-      sendJsonRpcError(res, 500, JsonRpcCode.INTERNAL_ERROR, "Internal error");
-    });
+    app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => this.#fail(res, err));
     return app;
   }
 
@@ -120,14 +118,42 @@ class HttpProxy implements Proxy {
     await closed;
   }
 
+  /**
+   * Application traffic skips express (its router costs more than the rest of the proxy's own
+   * work per request); the runtime's paths — /-/*, /metrics, /.well-known/* — and anything no
+   * application serves go through express, so extra routers own those.
+   */
+  #onRequest(req: IncomingMessage, res: ServerResponse): void {
+    const url = req.url ?? "/";
+    if (!isRuntimePath(url)) {
+      const path = pathOf(url);
+      const compiled = this.#routes.match(this.#options.dispatcher.routes(), path);
+      if (compiled) {
+        this.#serveApp(req, res, path, compiled).catch((err: unknown) => this.#fail(res, err));
+        return;
+      }
+    }
+    this.#app(req, res);
+  }
+
+  #fail(res: ServerResponse, err: unknown): void {
+    this.#options.logger?.error({ err: errorSummary(err) }, "proxy request failed");
+    sendJsonRpcError(res, 500, JsonRpcCode.INTERNAL_ERROR, "Internal error");
+  }
+
+  /** Express's last middleware: metadata documents, then 404 for paths no application serves. */
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const startedAt = performance.now();
     const path = pathOf(req.url ?? "/");
     if (path.startsWith(PROTECTED_RESOURCE_WELL_KNOWN)) return this.#serveResourceMetadata(req, res, path);
     const compiled = this.#routes.match(this.#options.dispatcher.routes(), path);
     if (!compiled) {
       return sendJsonRpcError(res, 404, JsonRpcCode.SERVER_ERROR, `Not Found: no application serves ${path}`);
     }
+    return this.#serveApp(req, res, path, compiled);
+  }
+
+  async #serveApp(req: IncomingMessage, res: ServerResponse, path: string, compiled: CompiledRoute): Promise<void> {
+    const startedAt = performance.now();
     const requestId = resolveRequestId(req.headers["x-request-id"]);
     res.setHeader("x-request-id", requestId);
     const record: RequestRecord & { mcpMethod?: string; tool?: string } = { status: 0 };
@@ -258,6 +284,16 @@ class HttpProxy implements Proxy {
       this.#options.logger?.warn({ err: errorSummary(err) }, "onRequest hook failed");
     }
   }
+}
+
+/** Paths the runtime itself serves (Ray reserves "/-/"); applications never shadow them. */
+function isRuntimePath(url: string): boolean {
+  return (
+    url.startsWith("/-/") ||
+    url.startsWith("/.well-known/") ||
+    url === "/metrics" ||
+    url.startsWith("/metrics?")
+  );
 }
 
 function pathOf(url: string): string {

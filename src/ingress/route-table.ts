@@ -29,25 +29,31 @@ export interface RouteDefaults {
 
 export class RouteTable {
   readonly #defaults: RouteDefaults;
-  #key = "";
   #compiled: CompiledRoute[] = [];
-  // Built per AppRoute object: a redeploy gives a new route object, so options are re-read then.
-  readonly #cache = new WeakMap<AppRoute, CompiledRoute>();
+  // Per ingress definition (stable: a class static) and app/prefix. The dispatcher may hand out
+  // fresh AppRoute objects on every call, so object identity of the route cannot be the key.
+  readonly #cache = new WeakMap<object, Map<string, CompiledRoute>>();
 
   constructor(defaults: RouteDefaults) {
     this.#defaults = defaults;
   }
 
-  /** Re-sorts only when the set of routes changed. */
+  /** Recompiles and re-sorts only when the set of routes changed (checked without allocating). */
   update(routes: AppRoute[]): CompiledRoute[] {
-    const key = routes.map((r) => `${r.appName}\u0000${r.routePrefix}`).join("\u0001");
-    if (key === this.#key && routes.every((r, i) => this.#compiled[i]?.route === r)) return this.#compiled;
+    if (this.#same(routes)) return this.#compiled;
     const compiled = routes.map((r) => this.#compile(r));
     // Longest prefix first, so "/a/b" wins over "/a" and "/" is the last resort.
     compiled.sort((a, b) => b.route.routePrefix.length - a.route.routePrefix.length);
-    this.#key = key;
     this.#compiled = compiled;
     return compiled;
+  }
+
+  #same(routes: AppRoute[]): boolean {
+    if (routes.length !== this.#compiled.length) return false;
+    for (const r of routes) {
+      if (!this.#compiled.some((c) => sameRoute(c.route, r))) return false;
+    }
+    return true;
   }
 
   match(routes: AppRoute[], path: string): CompiledRoute | undefined {
@@ -59,7 +65,10 @@ export class RouteTable {
   }
 
   #compile(route: AppRoute): CompiledRoute {
-    const cached = this.#cache.get(route);
+    let byKey = this.#cache.get(route.ingress);
+    if (!byKey) this.#cache.set(route.ingress, (byKey = new Map()));
+    const key = `${route.appName}\u0000${route.routePrefix}`;
+    const cached = byKey.get(key);
     if (cached) return cached;
     const o = route.ingress.proxyOptions as Partial<McpProxyOptions & FetchProxyOptions>;
     const defaultHosts = this.#defaults.allowedHosts ?? (isLoopbackHost(this.#defaults.bindHost) ? localhostNames() : undefined);
@@ -78,7 +87,11 @@ export class RouteTable {
       const base = route.routePrefix === "/" ? "" : route.routePrefix;
       compiled.mcpPath = `${base}${compiled.mcp.path ?? "/mcp"}`;
     }
-    this.#cache.set(route, compiled);
+    byKey.set(key, compiled);
     return compiled;
   }
+}
+
+function sameRoute(a: AppRoute, b: AppRoute): boolean {
+  return a === b || (a.ingress === b.ingress && a.appName === b.appName && a.routePrefix === b.routePrefix);
 }

@@ -49,7 +49,10 @@ export interface ProxyOptions {
   allowedHosts?: string[];
   /** Origin hostnames accepted on MCP endpoints unless the app sets its own. Default: localhost names. */
   allowedOrigins?: string[];
-  /** Extra express handlers/routers mounted at the root before the application routes (metrics, dashboard, admin API). */
+  /**
+   * Extra express handlers/routers mounted at the root (metrics, dashboard, admin API). They own the
+   * runtime's reserved paths (/-/*, /metrics) and any path no application serves.
+   */
   routers?: RequestHandler[];
   /** Called once per finished application request (metrics, access log). Never throws into the proxy. */
   onRequest?: (event: ProxyRequestEvent) => void;

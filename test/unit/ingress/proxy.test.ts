@@ -114,6 +114,30 @@ describe("proxy", () => {
     expect(h.events[0]!.latencyMs).toBeGreaterThan(0);
   });
 
+  it("keeps /-/*, /metrics and /.well-known/* for the runtime's routers, even with an app at /", async () => {
+    const { Router } = await import("express");
+    const router = Router();
+    router.get("/metrics", (_req, res) => void res.type("text/plain").send("# metrics"));
+    router.get("/-/custom", (_req, res) => void res.json({ custom: true }));
+    h = await startProxy(apps(), { routers: [router] });
+    expect(await (await fetch(`${h.url}/metrics`)).text()).toBe("# metrics");
+    expect(await (await fetch(`${h.url}/-/custom`)).json()).toEqual({ custom: true });
+    expect((await fetch(`${h.url}/.well-known/oauth-protected-resource/x`)).status).toBe(404);
+    expect(await (await fetch(`${h.url}/metricsx`)).text()).toBe("root:root");
+    expect(h.dispatcher.log.map((l) => l.appName)).toEqual(["root"]);
+  });
+
+  it("follows the dispatcher's routes as they change, whether or not it reuses route objects", async () => {
+    h = await startProxy(apps());
+    const before = h.dispatcher.routes();
+    // A dispatcher may rebuild its AppRoute objects on every call: same routes, new objects.
+    const fresh = () => before.map((r) => ({ ...r }));
+    (h.dispatcher as unknown as { routes: () => unknown }).routes = fresh;
+    for (let i = 0; i < 3; i++) expect((await fetch(`${h.url}/stream/echo`)).status).toBe(200);
+    (h.dispatcher as unknown as { routes: () => unknown }).routes = () => fresh().filter((r) => r.appName !== "stream");
+    expect(await (await fetch(`${h.url}/stream/echo`)).text()).toBe("root:root");
+  });
+
   it("close() ends open streams instead of hanging", async () => {
     h = await startProxy(apps());
     const res = await fetch(`${h.url}/stream/sse`);
