@@ -81,11 +81,13 @@ export class Controller {
     return this.#opts.tickMs ?? 100;
   }
 
-  /** Starts the loop (idempotent). */
+  /**
+   * Starts the loop (idempotent). The timer keeps the process alive until `stop()`/`shutdown()`:
+   * a runtime is a server, and a handle-only one would otherwise exit under a pending deploy.
+   */
   start(): void {
     if (this.#timer) return;
     this.#timer = setInterval(() => this.step(), this.tickMs);
-    this.#timer.unref();
   }
 
   stop(): void {
