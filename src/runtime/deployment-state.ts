@@ -6,65 +6,31 @@
 // (a rolling update: a new replica must run before an old one is drained, so no request fails).
 // Repeated start failures of one version end in DEPLOY_FAILED carrying the error, not a crash loop.
 
-import { createHash } from "node:crypto";
-import { serialize } from "node:v8";
 import { DeployFailedError, ResourceUnavailableError } from "../errors.ts";
 import type { DeploymentConfig } from "../deployments/options.ts";
-import type { DeploymentStatusInfo, ReplicaStatusInfo } from "../observability/status.ts";
-import { OngoingRequestsWindow, type AutoscalingPolicy, type AutoscalingPolicyState } from "./autoscaling-policy.ts";
-import type { CallTransport } from "./call.ts";
-import type { Clock } from "./clock.ts";
-import type { DeploymentId, ReplicaId } from "./ids.ts";
-import type { ReplicaScheduler } from "./placement.ts";
-import type { ReplicaFactory, ReplicaSpec } from "./replica.ts";
+import {
+  actorResources,
+  describeError,
+  replicaSpecFor,
+  replicaStatusList,
+  type DeploymentStateDeps,
+  userConfigVersion,
+  type ControlLogger,
+  type DeploymentStatus,
+  type DeploymentStatusReport,
+  type DeploymentTarget,
+} from "./deployment-info.ts";
+import { AutoscalingState } from "./autoscaling-state.ts";
+import type { DeploymentId } from "./ids.ts";
 import { ReplicaState, ReplicaStateContainer, type ReplicaStateName, type ReplicaVersion } from "./replica-state.ts";
-import type { DeploymentRouter } from "./router.ts";
 
-/** What the controller should run for one deployment (the goal). */
-export interface DeploymentTarget {
-  id: DeploymentId;
-  modulePath: string;
-  /** The class's registry name (or an export of the module) the worker loads. */
-  exportName: string;
-  initArgs: unknown[];
-  config: DeploymentConfig;
-  /** Changes when the code, init args or replica-shaping options change (rolling replace). */
-  codeVersion: string;
-}
-
-export type DeploymentStatus = "UPDATING" | "HEALTHY" | "UNHEALTHY" | "DEPLOY_FAILED" | "UPSCALING" | "DOWNSCALING";
-
-export interface ControlLogger {
-  info(obj: object, msg: string): void;
-  warn(obj: object, msg: string): void;
-  error(obj: object, msg: string): void;
-}
-
-export interface DeploymentStateDeps {
-  clock: Clock;
-  replicaFactory: ReplicaFactory;
-  scheduler: ReplicaScheduler;
-  router: DeploymentRouter;
-  upcall?: CallTransport;
-  log: ControlLogger;
-  policy: AutoscalingPolicy;
-  /** Consecutive failed health checks that replace a replica (Ray: 3). */
-  healthCheckFailureThreshold: number;
-  /** Consecutive failed starts of one version that mark the deployment DEPLOY_FAILED. */
-  maxStartFailures: number;
-  newReplicaId(id: DeploymentId): ReplicaId;
-}
-
-export interface DeploymentStatusReport extends DeploymentStatusInfo {
-  status: DeploymentStatus;
-  runningReplicas: number;
-  /** Replicas waiting for resources. */
-  pendingReplicas: number;
-  /** The resource they wait for (e.g. "GPU"). */
-  pendingResource?: string;
-  lastError?: { name: string; code?: string; message: string };
-  replicas: ReplicaStatusInfo[];
-}
+export type {
+  ControlLogger,
+  DeploymentStateDeps,
+  DeploymentStatus,
+  DeploymentStatusReport,
+  DeploymentTarget,
+} from "./deployment-info.ts";
 
 const STARTING_STATES: readonly ReplicaStateName[] = ["STARTING", "RECOVERING"];
 const ACTIVE_STATES: readonly ReplicaStateName[] = ["STARTING", "RECOVERING", "RUNNING", "UPDATING"];
@@ -90,8 +56,7 @@ export class DeploymentState {
   /** The goal was reached since the last deploy (UPDATING until then). */
   #reachedGoal = false;
   #scaling: "UPSCALING" | "DOWNSCALING" | undefined;
-  readonly #window = new OngoingRequestsWindow();
-  #policyState: AutoscalingPolicyState = {};
+  readonly #autoscaling: AutoscalingState;
   #published = "";
 
   constructor(target: DeploymentTarget, deps: DeploymentStateDeps) {
@@ -100,6 +65,7 @@ export class DeploymentState {
     this.#target = target;
     this.#userConfigVersion = userConfigVersion(target.config.userConfig);
     this.#targetReplicas = initialReplicas(target.config);
+    this.#autoscaling = new AutoscalingState(deps.policy);
     this.#applyLimits();
   }
 
@@ -178,15 +144,7 @@ export class DeploymentState {
   status(): DeploymentStatusReport {
     const counts = this.#replicas.counts();
     const replicaStates: Record<string, number> = { ...counts, PENDING: this.#pending?.count ?? 0 };
-    const ongoing = this.#deps.router.ongoingByReplica();
-    const replicas: ReplicaStatusInfo[] = this.#replicas.get().map((r) => ({
-      id: r.id,
-      state: r.state,
-      ongoing: ongoing.get(r.id) ?? r.actor.ongoing,
-      gpuIds: r.placement.gpuIds,
-      resources: r.placement.resources,
-      startedAt: r.createdAtMs,
-    }));
+    const replicas = replicaStatusList(this.#replicas.get(), this.#deps.router.ongoingByReplica());
     const report: DeploymentStatusReport = {
       name: this.id.deployment,
       status: this.#status(),
@@ -328,25 +286,18 @@ export class DeploymentState {
   #autoscale(now: number): void {
     const auto = this.#target.config.autoscaling;
     if (!auto || this.#deleting) return;
-    const nowS = now / 1000;
-    this.#window.record(nowS, this.#deps.router.ongoingForAutoscaling);
-    const decision = this.#deps.policy({
-      config: auto,
+    const next = this.#autoscaling.decide(auto, now, {
       currentReplicas: this.#targetReplicas,
       runningReplicas: this.#replicas.count(["RUNNING", "UPDATING"]),
-      totalOngoingRequests: this.#window.average(nowS, auto.lookBackPeriodS),
-      nowS,
-      policyState: this.#policyState,
+      ongoingRequests: this.#deps.router.ongoingForAutoscaling,
     });
-    this.#policyState = decision.policyState;
-    if (decision.replicas !== this.#targetReplicas) {
-      this.#scaling = decision.replicas > this.#targetReplicas ? "UPSCALING" : "DOWNSCALING";
-      this.#deps.log.info(
-        { from: this.#targetReplicas, to: decision.replicas },
-        `autoscaling ${this.id.app}#${this.id.deployment} to ${decision.replicas} replicas`,
-      );
-      this.#targetReplicas = decision.replicas;
-    }
+    if (next === this.#targetReplicas) return;
+    this.#scaling = next > this.#targetReplicas ? "UPSCALING" : "DOWNSCALING";
+    this.#deps.log.info(
+      { from: this.#targetReplicas, to: next },
+      `autoscaling ${this.id.app}#${this.id.deployment} to ${next} replicas`,
+    );
+    this.#targetReplicas = next;
   }
 
   #reconfigureInPlace(now: number): void {
@@ -412,21 +363,7 @@ export class DeploymentState {
       }
       throw err;
     }
-    const replicaId = this.#deps.newReplicaId(t.id);
-    const spec: ReplicaSpec = {
-      replicaId,
-      appName: t.id.app,
-      deploymentName: t.id.deployment,
-      modulePath: t.modulePath,
-      exportName: t.exportName,
-      initArgs: t.initArgs,
-      maxOngoingRequests: t.config.maxOngoingRequests,
-      gpuIds: placement.gpuIds,
-      resources: placement.resources,
-    };
-    if (t.config.userConfig !== undefined) spec.userConfig = t.config.userConfig;
-    if (t.config.actorOptions.memoryMb !== undefined) spec.memoryMb = t.config.actorOptions.memoryMb;
-    if (this.#deps.upcall) spec.upcall = this.#deps.upcall;
+    const spec = replicaSpecFor(t, this.#deps.newReplicaId(t.id), placement, this.#deps.upcall);
     let actor;
     try {
       actor = this.#deps.replicaFactory(spec);
@@ -486,25 +423,4 @@ export class DeploymentState {
 
 function initialReplicas(config: DeploymentConfig): number {
   return config.autoscaling ? config.autoscaling.initialReplicas : (config.numReplicas ?? 1);
-}
-
-function userConfigVersion(userConfig: unknown): string {
-  if (userConfig === undefined) return "none";
-  return createHash("sha256").update(serialize(userConfig)).digest("hex").slice(0, 16);
-}
-
-function actorResources(config: DeploymentConfig): Record<string, number> {
-  const a = config.actorOptions;
-  const out: Record<string, number> = { ...a.resources };
-  if (a.numCpus > 0) out.CPU = a.numCpus;
-  if (a.numGpus > 0) out.GPU = a.numGpus;
-  if (a.memoryMb !== undefined) out.memory = a.memoryMb;
-  return out;
-}
-
-function describeError(err: Error): { name: string; code?: string; message: string } {
-  const out: { name: string; code?: string; message: string } = { name: err.name, message: err.message };
-  const code = (err as { code?: unknown }).code;
-  if (typeof code === "string") out.code = code;
-  return out;
 }

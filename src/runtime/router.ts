@@ -21,6 +21,7 @@ import type { CallOptions } from "./call.ts";
 import type { ReplicaId } from "./ids.ts";
 import type { ReplicaActor } from "./replica.ts";
 import { PowerOfTwoChoicesPicker, type ReplicaCandidate, type ReplicaPicker } from "./replica-picker.ts";
+import { deadlineOf, emptyIterable, releasingIterable, sendOptions, type Lease } from "./route-lease.ts";
 
 export interface RouterLimits {
   maxOngoingRequests: number;
@@ -49,7 +50,7 @@ export interface OpenedStream {
   rest: AsyncIterable<unknown>;
 }
 
-interface Slot {
+export interface Slot {
   readonly replica: ReplicaActor;
   /** Requests this router has in flight on the replica. */
   ongoing: number;
@@ -66,14 +67,6 @@ interface Waiter {
   reject(err: Error): void;
 }
 
-interface Lease {
-  readonly slot: Slot;
-  release(): void;
-  /** The stream produced its first item: stop counting it for autoscaling. */
-  uncount(): void;
-  /** The replica refused the call as busy (its own count is ahead of ours). */
-  refuse(): void;
-}
 
 /** How often a request refused as busy (a stale in-flight count) is re-routed before failing. */
 const MAX_BUSY_RETRIES = 20;
@@ -380,46 +373,4 @@ export class DeploymentRouter {
     if (!this.#failure || this.#slots.size > 0) return;
     for (const w of this.#queue.splice(0)) w.reject(this.#failure);
   }
-}
-
-function deadlineOf(options: CallOptions): number | undefined {
-  return options.timeoutMs !== undefined ? Date.now() + options.timeoutMs : undefined;
-}
-
-function sendOptions(options: CallOptions, deadline: number | undefined): CallOptions {
-  const out: CallOptions = {};
-  if (options.signal) out.signal = options.signal;
-  if (deadline !== undefined) out.timeoutMs = Math.max(1, deadline - Date.now());
-  return out;
-}
-
-function emptyIterable(): AsyncIterable<unknown> {
-  return { [Symbol.asyncIterator]: () => ({ next: async () => ({ done: true, value: undefined }) }) };
-}
-
-/** The rest of a stream; the lease is released exactly once, however iteration ends. */
-function releasingIterable(iterator: AsyncIterator<unknown>, lease: Lease): AsyncIterable<unknown> {
-  let taken = false;
-  return {
-    [Symbol.asyncIterator]: (): AsyncIterator<unknown> => {
-      if (taken) throw new TypeError("a replica stream can be iterated only once");
-      taken = true;
-      return {
-        next: async () => {
-          try {
-            const r = await iterator.next();
-            if (r.done) lease.release();
-            return r;
-          } catch (err) {
-            lease.release();
-            throw err;
-          }
-        },
-        return: async (value?: unknown) => {
-          lease.release();
-          return (await iterator.return?.(value)) ?? { done: true, value };
-        },
-      };
-    },
-  };
 }
