@@ -92,13 +92,13 @@ export class DeploymentState {
     const configChanged = userConfigVersion(target.config.userConfig) !== this.#userConfigVersion;
     const wasDeleting = this.#deleting;
     this.#deleting = false;
-    if (codeChanged || configChanged || wasDeleting) {
-      this.#reachedGoal = false;
-      this.#failed = undefined;
-      this.#startFailures = 0;
-      this.#nextStartAtMs = 0;
-      this.#deps.router.setFailure(undefined);
-    }
+    if (codeChanged || configChanged || wasDeleting) this.#reachedGoal = false;
+    // Any deploy is a fresh attempt: a failed deployment retries even with unchanged code (the
+    // cause may have been outside it, e.g. a missing file or environment variable).
+    this.#failed = undefined;
+    this.#startFailures = 0;
+    this.#nextStartAtMs = 0;
+    this.#deps.router.setFailure(undefined);
     const before = this.#targetReplicas;
     const auto = target.config.autoscaling;
     if (!auto) this.#targetReplicas = target.config.numReplicas ?? 1;

@@ -76,6 +76,20 @@ describe("Controller", () => {
     expect(err.code).toBe(ErrorCode.DEPLOY_FAILED);
   });
 
+  it("retries a failed deployment when it is deployed again, even unchanged", async () => {
+    const h = harness();
+    h.fakes.onCreate = (r) => queueMicrotask(() => r.failStart(new Error("missing env var")));
+    h.controller.deployApplication(appSpec([target("D")]));
+    for (let i = 0; i < 40; i++) await h.tick(1_000);
+    expect(h.controller.applicationStatus("app")!.status).toBe("DEPLOY_FAILED");
+    h.fakes.onCreate = (r) => queueMicrotask(() => r.succeedStart());
+    h.controller.deployApplication(appSpec([target("D")]));
+    await h.tick();
+    await h.tick();
+    expect(h.controller.applicationStatus("app")!.status).toBe("RUNNING");
+    expect(h.states("D")).toEqual({ RUNNING: 1 });
+  });
+
   it("backs off between failed starts", async () => {
     const h = harness();
     h.fakes.onCreate = (r) => queueMicrotask(() => r.failStart(new Error("nope")));
