@@ -38,6 +38,14 @@ export interface OpenLoopResult {
   /** Peak requests in flight at the client. */
   peakInFlight: number;
   latencyByStatus: Record<string, LatencySummary>;
+  /** Every answered request: when it was scheduled (ms after the start), its latency and status. */
+  samples: OpenLoopSample[];
+}
+
+export interface OpenLoopSample {
+  atMs: number;
+  latencyMs: number;
+  status: number;
 }
 
 export async function openLoop(options: OpenLoopOptions): Promise<OpenLoopResult> {
@@ -61,6 +69,8 @@ export async function openLoop(options: OpenLoopOptions): Promise<OpenLoopResult
   let inFlight = 0;
   let peakInFlight = 0;
   const pending = new Set<Promise<void>>();
+  const samples: OpenLoopSample[] = [];
+  let start = 0;
 
   const fire = (scheduledAt: number) => {
     if (inFlight >= maxInFlight) {
@@ -84,7 +94,9 @@ export async function openLoop(options: OpenLoopOptions): Promise<OpenLoopResult
           }
           res.resume();
           res.once("end", () => {
-            (latencies[code] ??= []).push(performance.now() - scheduledAt);
+            const latencyMs = performance.now() - scheduledAt;
+            (latencies[code] ??= []).push(latencyMs);
+            samples.push({ atMs: scheduledAt - start, latencyMs, status: res.statusCode ?? 0 });
             statusCounts[code] = (statusCounts[code] ?? 0) + 1;
             resolve();
           });
@@ -109,7 +121,7 @@ export async function openLoop(options: OpenLoopOptions): Promise<OpenLoopResult
 
   const intervalMs = 1000 / options.ratePerS;
   const total = Math.round(options.ratePerS * options.durationS);
-  const start = performance.now();
+  start = performance.now();
   let next = 0;
   await new Promise<void>((resolve) => {
     const tick = () => {
@@ -140,5 +152,6 @@ export async function openLoop(options: OpenLoopOptions): Promise<OpenLoopResult
     errors,
     peakInFlight,
     latencyByStatus,
+    samples,
   };
 }
