@@ -13,6 +13,7 @@ import { fileURLToPath } from "node:url";
 import { MessageChannel, Worker } from "node:worker_threads";
 import { PiscinaReplicaActor } from "../src/runtime/replica-actor.ts";
 import { replicaId } from "../src/runtime/ids.ts";
+import { emitResult, type BenchResult } from "./lib/report.ts";
 
 const QUICK = process.env.BENCH_QUICK === "1" || process.env.BENCH_QUICK === "true";
 const SECONDS = Number(process.env.BENCH_SECONDS ?? (QUICK ? 0.3 : 2.5));
@@ -161,7 +162,7 @@ async function main(): Promise<void> {
     baseline: round(baseline),
     ratio: round(value / baseline),
   });
-  const result = {
+  const result: BenchResult = {
     benchmark: "actor-roundtrip",
     rows: [
       metric("p50 round trip, concurrency 1", "µs", c1.actor.p50Us, c1.raw.p50Us),
@@ -182,7 +183,7 @@ async function main(): Promise<void> {
     },
     ...(QUICK ? { quick: true } : {}),
   };
-  console.log(JSON.stringify(result));
+  await emitResult(result);
 }
 
 function summarize(r: Result): Record<string, number> {
