@@ -24,6 +24,7 @@ import {
   type McpServer,
   type Server,
 } from "@modelcontextprotocol/server";
+import { ErrorCode } from "../errors.ts";
 import { rawBodyOf } from "../ingress/http-bridge.ts";
 import { SESSION_HEADER, SessionHost } from "../ingress/mcp/session-host.ts";
 import { parseMcpAppOptions, type McpAppOptions, type McpProxyOptions } from "../ingress/options.ts";
@@ -108,14 +109,38 @@ function createMcpFetchHandler(factory: McpFactory, instance: object, o: McpProx
     const authInfo = authInfoOf(context);
     const parsedBody = await parsedBodyOf(request);
     // Session operations and everything 2025-shaped go to the session host; the rest is modern.
-    if (request.headers.has(SESSION_HEADER) || request.method !== "POST") {
+    const sessionId = request.headers.get(SESSION_HEADER);
+    if (sessionId !== null) {
+      cancelOnTimeout(context.signal, parsedBody, (ids) => sessions.cancel(sessionId, ids, "request timed out"));
       return sessions.handle(request, parsedBody, authInfo);
     }
+    if (request.method !== "POST") return sessions.handle(request, parsedBody, authInfo);
     if (await isLegacyRequest(request, parsedBody, { maxRequestBodySize: o.maxBodyBytes })) {
       return sessions.handle(request, parsedBody, authInfo);
     }
     return modern.fetch(request, { authInfo, parsedBody });
   };
+}
+
+/**
+ * A session's requests outlive their HTTP exchange (the client may resume the stream), so only a
+ * deadline — not a disconnect — cancels them in the session's server.
+ */
+function cancelOnTimeout(signal: AbortSignal, body: unknown, cancel: (ids: Array<string | number>) => void): void {
+  const ids = (Array.isArray(body) ? body : [body])
+    .filter((m): m is { id: string | number; method: string } => {
+      const msg = m as { id?: unknown; method?: unknown } | null;
+      return typeof msg?.method === "string" && (typeof msg.id === "string" || typeof msg.id === "number");
+    })
+    .map((m) => m.id);
+  if (ids.length === 0) return;
+  signal.addEventListener(
+    "abort",
+    () => {
+      if ((signal.reason as { code?: string } | undefined)?.code === ErrorCode.TIMEOUT) cancel(ids);
+    },
+    { once: true },
+  );
 }
 
 /** Parses the body once from the bytes the proxy sent; undefined lets the SDK read (and judge) it. */

@@ -24,13 +24,22 @@ export interface ForwardOptions {
   message: SerializedHttpRequest;
   replicaId?: ReplicaId;
   timeoutMs?: number;
+  /** The JSON-RPC id of the request, echoed by error answers. */
+  rpcId?: string | number | null;
   /** A session pinned this request (a dead replica then reads as "session not found"). */
   pinnedSession?: boolean;
   /** Sees the head before it is written (session bookkeeping). */
   onHead?: (result: DispatchResult) => void;
   /** Sees a dispatch failure before the error answer is written. */
   onDispatchError?: (err: unknown) => void;
+  /**
+   * The last SSE event to write when the deadline passes after the head went out (a JSON-RPC
+   * error for the request), so the client gets an answer instead of a silently cut stream.
+   */
+  timeoutEvent?: () => Uint8Array | undefined;
 }
+
+const TIMEOUT_BACKSTOP_MS = 1_000;
 
 // Hop-by-hop headers (RFC 9110 §7.6.1) belong to one connection, never forwarded.
 const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "te", "trailer"]);
@@ -49,9 +58,11 @@ export async function forward(
   res.once("close", onClose);
   let timer: ReturnType<typeof setTimeout> | undefined;
   if (options.timeoutMs !== undefined) {
+    // The dispatcher enforces the deadline itself (so the replica learns it was a timeout, not a
+    // disconnect); this timer only backs up a dispatcher that does not.
     timer = setTimeout(
       () => controller.abort(new TimeoutError(`the request took longer than ${options.timeoutMs} ms`)),
-      options.timeoutMs,
+      options.timeoutMs + TIMEOUT_BACKSTOP_MS,
     );
   }
   try {
@@ -60,6 +71,7 @@ export async function forward(
       result = await dispatcher.dispatch(options.appName, options.message, {
         signal: controller.signal,
         ...(options.replicaId !== undefined ? { replicaId: options.replicaId } : {}),
+        ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
       });
     } catch (err) {
       // The abort reason says why better than whatever the router rejected with.
@@ -71,7 +83,7 @@ export async function forward(
     record.replica = result.replicaId;
     record.status = result.head.status;
     options.onHead?.(result);
-    await stream(result, req, res, controller.signal, (err) => failBeforeHead(res, err, options, record));
+    await stream(result, req, res, controller.signal, (err) => failBeforeHead(res, err, options, record), options.timeoutEvent);
   } finally {
     if (timer) clearTimeout(timer);
     res.off("close", onClose);
@@ -86,7 +98,7 @@ function failBeforeHead(res: ServerResponse, cause: unknown, options: ForwardOpt
   const answer = answerForError(cause, { pinnedSession: options.pinnedSession === true });
   record.status = answer.status;
   record.error = cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause);
-  sendJsonRpcError(res, answer.status, answer.code, answer.message, { headers: answer.headers });
+  sendJsonRpcError(res, answer.status, answer.code, answer.message, { id: options.rpcId ?? null, headers: answer.headers });
 }
 
 const CANCELLED = new CancelledError().code;
@@ -110,6 +122,7 @@ async function stream(
   res: ServerResponse,
   signal: AbortSignal,
   failBeforeHead: (err: unknown) => void,
+  timeoutEvent: (() => Uint8Array | undefined) | undefined,
 ): Promise<void> {
   const contentType = result.head.headers.find(([n]) => n.toLowerCase() === "content-type")?.[1] ?? "";
   const streaming = contentType.toLowerCase().startsWith("text/event-stream");
@@ -156,13 +169,23 @@ async function stream(
     }
     // Mid-body failure (replica died, deadline): the status line is gone, so end the stream and
     // let the client see it short rather than hang.
-    if (cause instanceof TimeoutError) res.end();
-    else res.destroy();
+    if (isTimeout(cause)) {
+      const event = streaming ? timeoutEvent?.() : undefined;
+      res.end(event);
+    } else {
+      res.destroy();
+    }
   } finally {
     signal.removeEventListener("abort", stopOnAbort);
     if (!req.complete) req.resume();
   }
 }
+
+function isTimeout(err: unknown): boolean {
+  return (err as { code?: string } | null)?.code === TIMEOUT;
+}
+
+const TIMEOUT = new TimeoutError("").code;
 
 /** Rejects with the abort reason as soon as `signal` aborts, whatever `promise` is doing. */
 function raceSignal<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {

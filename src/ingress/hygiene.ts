@@ -79,21 +79,18 @@ export function checkContentType(contentType: string | undefined): Rejection | n
   return { status: 415, code: JsonRpcCode.SERVER_ERROR, message: "Unsupported Media Type: Content-Type must be application/json" };
 }
 
-export function checkProtocolVersionHeader(version: string | undefined): Rejection | null {
+/**
+ * A 2025-style request (no `_meta` envelope claim) naming a revision nobody here serves. Requests
+ * with an envelope claim are left to the 2026-07-28 handler: it answers version problems with the
+ * versions its server/discover lists, and a header that disagrees with the claim with -32020.
+ */
+export function checkProtocolVersionHeader(version: string | undefined, id: string | number | null = null): Rejection | null {
   if (version === undefined || SUPPORTED_PROTOCOL_VERSIONS.includes(version)) return null;
-  return unsupportedVersion(version);
-}
-
-function unsupportedVersion(
-  version: string,
-  id: string | number | null = null,
-  supported: readonly string[] = SUPPORTED_PROTOCOL_VERSIONS,
-): Rejection {
   return {
     status: 400,
     code: JsonRpcCode.UNSUPPORTED_VERSION,
     message: `Bad Request: Unsupported protocol version: ${version}`,
-    data: { supported: [...supported], requested: version },
+    data: { supported: [...SUPPORTED_PROTOCOL_VERSIONS], requested: version },
     id,
   };
 }
@@ -122,14 +119,15 @@ export function checkBody(body: unknown, versionHeader: string | undefined): Rej
       };
     }
     if (!body.every(isMessageShaped)) return notJsonRpc();
+    const rejected = checkProtocolVersionHeader(versionHeader);
+    if (rejected) return rejected;
     return { isBatch: true };
   }
   if (!isMessageShaped(body)) return notJsonRpc();
   const message = body as { method?: unknown; params?: { name?: unknown } };
-  const version = envelopeVersion(body);
-  if (version !== undefined && !(MODERN_PROTOCOL_VERSIONS as readonly string[]).includes(version)) {
-    // An envelope claim is a modern-era request: offer the modern revisions, as the SDK does.
-    return unsupportedVersion(version, requestIdOf(body), MODERN_PROTOCOL_VERSIONS);
+  if (envelopeVersion(body) === undefined) {
+    const rejected = checkProtocolVersionHeader(versionHeader, requestIdOf(body));
+    if (rejected) return rejected;
   }
   const info: BodyInfo = { isBatch: false };
   if (typeof message.method === "string") info.method = message.method;

@@ -12,6 +12,8 @@ export const JsonRpcCode = {
   SERVER_ERROR: -32000,
   /** The session is unknown, ended, bound to someone else, or its replica died. */
   SESSION_NOT_FOUND: -32001,
+  /** The request passed its deadline (the SDK's RequestTimeout code; same number, other context). */
+  REQUEST_TIMEOUT: -32001,
   /** Mcp-Method / Mcp-Name headers disagree with the body (2026-07-28). */
   HEADER_MISMATCH: -32020,
   /** The requested protocol revision is not served here (2026-07-28 names this code). */

@@ -23,7 +23,7 @@ import {
   isRejection,
   type Rejection,
 } from "./hygiene.ts";
-import { JsonRpcCode } from "./jsonrpc.ts";
+import { JsonRpcCode, jsonRpcError, requestIdOf } from "./jsonrpc.ts";
 import { sendJsonRpcError } from "./respond.ts";
 import type { CompiledRoute } from "./route-table.ts";
 import type { SessionTable } from "./sessions.ts";
@@ -58,11 +58,10 @@ export async function serveMcp(ctx: McpRequestContext, req: IncomingMessage, res
     return reject({ status: 405, code: JsonRpcCode.SERVER_ERROR, message: "Method not allowed.", headers: { allow } });
   }
   const versionHeader = header(req, "mcp-protocol-version");
-  const versionRejection = checkProtocolVersionHeader(versionHeader);
-  if (versionRejection) return reject(versionRejection);
-
   const sessionId = header(req, SESSION_HEADER);
   if (method !== "POST") {
+    const versionRejection = checkProtocolVersionHeader(versionHeader);
+    if (versionRejection) return reject(versionRejection);
     if (method === "GET") {
       const acceptRejection = checkGetAccept(header(req, "accept"));
       if (acceptRejection) return reject(acceptRejection);
@@ -103,8 +102,10 @@ export async function serveMcp(ctx: McpRequestContext, req: IncomingMessage, res
 
   const message = ctx.serialize(read.body);
   const timeout = !STREAMING_METHODS.has(info.method ?? "");
+  const id = requestIdOf(parsed);
+  const timeoutEvent = id === null ? undefined : () => sseError(id, "Request timed out");
   if (sessionsOn && sessionId !== undefined) {
-    return pinnedForward(ctx, req, res, sessionId, message, { isDelete: false, timeout });
+    return pinnedForward(ctx, req, res, sessionId, message, { isDelete: false, timeout, timeoutEvent, rpcId: id });
   }
   const bindsSession = sessionsOn && info.method === "initialize";
   await forward(
@@ -115,6 +116,8 @@ export async function serveMcp(ctx: McpRequestContext, req: IncomingMessage, res
       appName: ctx.compiled.route.appName,
       message,
       timeoutMs: timeout ? ctx.compiled.requestTimeoutMs : undefined,
+      timeoutEvent,
+      rpcId: id,
       onHead: bindsSession
         ? (result) => {
             const minted = result.head.headers.find(([n]) => n.toLowerCase() === SESSION_HEADER)?.[1];
@@ -138,14 +141,14 @@ async function pinnedForward(
   res: ServerResponse,
   sessionId: string,
   message: SerializedHttpRequest,
-  how: { isDelete: boolean; timeout: boolean },
+  how: { isDelete: boolean; timeout: boolean; timeoutEvent?: () => Uint8Array | undefined; rpcId?: string | number | null },
 ): Promise<void> {
   const found = ctx.sessions.lookup(ctx.compiled.route.appName, sessionId, ctx.identity?.clientId ?? null, (id) =>
     ctx.dispatcher.isReplicaAlive(id),
   );
   if (!found.ok) {
     ctx.record.status = 404;
-    return sendJsonRpcError(res, 404, JsonRpcCode.SESSION_NOT_FOUND, "Session not found");
+    return sendJsonRpcError(res, 404, JsonRpcCode.SESSION_NOT_FOUND, "Session not found", { id: how.rpcId ?? null });
   }
   const replicaId: ReplicaId = found.replicaId;
   await forward(
@@ -158,6 +161,8 @@ async function pinnedForward(
       replicaId,
       pinnedSession: true,
       timeoutMs: how.timeout && req.method === "POST" ? ctx.compiled.requestTimeoutMs : undefined,
+      timeoutEvent: how.timeoutEvent,
+      rpcId: how.rpcId,
       onHead: (result) => {
         // The replica no longer knows the id (expired there), or the client ended it.
         if (result.head.status === 404 || (how.isDelete && result.head.status < 300)) ctx.sessions.remove(sessionId);
@@ -169,6 +174,11 @@ async function pinnedForward(
     },
     ctx.record,
   );
+}
+
+function sseError(id: string | number, message: string): Uint8Array {
+  const body = jsonRpcError(JsonRpcCode.REQUEST_TIMEOUT, message, { id });
+  return Buffer.from(`event: message\ndata: ${JSON.stringify(body)}\n\n`);
 }
 
 function header(req: IncomingMessage, name: string): string | undefined {

@@ -124,6 +124,19 @@ export class SessionHost {
     return response;
   }
 
+  /**
+   * Cancels in-flight requests of a session as if its client had sent notifications/cancelled:
+   * the tool's `ctx.mcpReq.signal` aborts. Used when a request passes its deadline; a mere
+   * disconnect does not cancel (2025 clients resume the stream with Last-Event-ID).
+   */
+  cancel(sessionId: string, requestIds: Array<string | number>, reason: string): void {
+    const session = this.#sessions.get(sessionId);
+    if (!session) return;
+    for (const requestId of requestIds) {
+      session.transport.onmessage?.({ jsonrpc: "2.0", method: "notifications/cancelled", params: { requestId, reason } });
+    }
+  }
+
   /** Closes sessions idle for longer than idleTimeoutMs; returns how many were closed. */
   async sweep(): Promise<number> {
     const deadline = this.#now() - this.#options.idleTimeoutMs;

@@ -86,17 +86,22 @@ describe("MCP transport hygiene", () => {
     const headerOnly = await post(endpoint, { ...jsonHeaders, "mcp-protocol-version": "1999-01-01" }, JSON.stringify({ jsonrpc: "2.0", id: 3, method: "ping" }));
     const error = await expectJsonRpcError(headerOnly, 400, -32022);
     expect(error.data).toMatchObject({ requested: "1999-01-01", supported: expect.arrayContaining(["2026-07-28", "2025-11-25"]) });
-    const body = JSON.parse(modernRequest("tools/list").body);
+    const body = JSON.parse(modernRequest("tools/list", {}, 301).body);
     body.params._meta["io.modelcontextprotocol/protocolVersion"] = "2099-01-01";
-    const envelope = await post(endpoint, { ...modernRequest("tools/list").headers, "mcp-protocol-version": "2026-07-28" }, JSON.stringify(body));
-    const envError = await expectJsonRpcError(envelope, 400, -32022);
-    expect(envError.data).toMatchObject({ supported: ["2026-07-28"], requested: "2099-01-01" });
+    const envelope = await post(endpoint, { ...modernRequest("tools/list").headers, "mcp-protocol-version": "2099-01-01" }, JSON.stringify(body));
+    expect(envelope.status).toBe(400);
+    const answer = await envelope.json();
+    // The id is echoed, and the versions offered are those server/discover lists.
+    expect(answer).toMatchObject({ id: 301, error: { code: -32022, data: { supported: ["2026-07-28"], requested: "2099-01-01" } } });
   });
 
   it("Mcp-Method / Mcp-Name that disagree with the body → 400 with -32020", async () => {
     const call = modernRequest("tools/call", { name: "echo", arguments: { text: "x" } });
     await expectJsonRpcError(await post(endpoint, { ...call.headers, "mcp-method": "tools/list" }, call.body), 400, -32020);
     await expectJsonRpcError(await post(endpoint, { ...call.headers, "mcp-name": "other" }, call.body), 400, -32020);
+    const claim = JSON.parse(call.body);
+    claim.params._meta["io.modelcontextprotocol/protocolVersion"] = "2099-01-01";
+    await expectJsonRpcError(await post(endpoint, call.headers, JSON.stringify(claim)), 400, -32020);
     const { "mcp-method": _dropped, ...noMethod } = call.headers;
     await expectJsonRpcError(await post(endpoint, noMethod, call.body), 400, -32020);
   });
