@@ -131,6 +131,16 @@ async function stream(
     void iterator.return?.();
   };
   signal.addEventListener("abort", stopOnAbort, { once: true });
+  if (result.head.complete) {
+    // The whole body came with the head: answer now, then let the (empty) stream end in the
+    // background — waiting for its end message would cost one more thread hop of latency.
+    writeHead(res, result.head, result.head.body?.byteLength ?? 0);
+    res.end(result.head.body);
+    signal.removeEventListener("abort", stopOnAbort);
+    void drain(iterator);
+    if (!req.complete) req.resume();
+    return;
+  }
   if (streaming) {
     writeHead(res, result.head);
     // An SSE stream may stay quiet for a while: the client must see the head now.
@@ -186,6 +196,15 @@ function isTimeout(err: unknown): boolean {
 }
 
 const TIMEOUT = new TimeoutError("").code;
+
+/** Reads a stream to its end, ignoring what comes (it frees the replica's slot when it ends). */
+async function drain(iterator: AsyncIterator<Uint8Array>): Promise<void> {
+  try {
+    while (!(await iterator.next()).done);
+  } catch {
+    // The answer is out; a late failure changes nothing for the client.
+  }
+}
 
 /** Rejects with the abort reason as soon as `signal` aborts, whatever `promise` is doing. */
 function raceSignal<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {

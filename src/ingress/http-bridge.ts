@@ -91,6 +91,7 @@ export async function* serveHttp(
     }
     const head = headOf(response);
     if (!response.body) {
+      head.complete = true;
       completed = true;
       yield head;
       return;
@@ -105,6 +106,7 @@ export async function* serveHttp(
       // across the thread boundary instead of three), up to a cap past which it streams.
       const first = await readUpTo(reader, INLINE_BODY_LIMIT);
       if (first.bytes.byteLength > 0) head.body = first.bytes;
+      if (first.done) head.complete = true;
       completed = first.done;
       yield head;
       if (first.done) return;

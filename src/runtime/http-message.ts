@@ -34,6 +34,8 @@ export interface HttpResponseHead {
    * leave it unset and arrive as chunks.
    */
   body?: Uint8Array;
+  /** True when `body` is the whole body: no chunk follows, the proxy may answer before the stream ends. */
+  complete?: boolean;
 }
 
 export type HttpStreamItem = HttpResponseHead | Uint8Array;

@@ -41,7 +41,7 @@ describe("serveHttp", () => {
       return new Response(null, { status: 204 });
     };
     const items = await collect(serveHttp(handler, message(), undefined));
-    expect(items).toEqual([{ status: 204, headers: [] }]);
+    expect(items).toEqual([{ status: 204, headers: [], complete: true }]);
     expect(seen).toEqual({
       method: "POST",
       url: "http://127.0.0.1:8000/app/mcp?x=1",
@@ -58,6 +58,7 @@ describe("serveHttp", () => {
     expect(items).toHaveLength(1);
     const head = items[0] as HttpResponseHead;
     expect(head.status).toBe(201);
+    expect(head.complete).toBe(true);
     expect(new TextDecoder().decode(head.body)).toBe('{"ok":true}');
   });
 
@@ -72,6 +73,7 @@ describe("serveHttp", () => {
     });
     const items = await collect(serveHttp(async () => new Response(body, { headers: { "content-type": "application/json" } }), message(), undefined));
     expect(items.length).toBeGreaterThan(1);
+    expect((items[0] as HttpResponseHead).complete).toBeUndefined();
     expect(text(items)).toBe(big);
   });
 
