@@ -1,5 +1,5 @@
 // examples/composition.ts end to end, offline, with the tiny English→French model:
-// 1. in this process through serve.run: a CPU MCP ingress whose tools call a 0.5-GPU
+// 1. in this process through serve.run (quantized model files): a CPU MCP ingress whose tools call a 0.5-GPU
 //    TranslatorModel deployment (2 replicas) and a TextNormalizer through handles — an unawaited
 //    response passed into another call, and a streaming handle reported as MCP progress;
 // 2. run directly as a program (`tsx examples/composition.ts`), where a machine without a GPU gets
@@ -45,7 +45,8 @@ describe("examples/composition.ts through serve.run", () => {
 
   beforeAll(async () => {
     await serve.start({ http: { host: "127.0.0.1", port: 0 }, numCpus: 2, numGpus: 1, handleSignals: false });
-    await serve.run(build({ modelDir: MODELS_DIR, model: TINY_MODEL }), { name: "phrasebook", routePrefix: "/phrasebook" });
+    // The quantized files (TRANSLATOR_DTYPE=q8 as a builder arg): same phrasebook, int8 weights.
+    await serve.run(build({ modelDir: MODELS_DIR, model: TINY_MODEL, dtype: "q8" }), { name: "phrasebook", routePrefix: "/phrasebook" });
     endpoint = new URL(`${serve.address()}/phrasebook/mcp`);
   }, 60_000);
 
@@ -109,7 +110,7 @@ describe("examples/composition.ts through serve.run", () => {
     const infos = await replicaInfos(await client("modern"), 2);
     expect(infos.size).toBe(2);
     for (const info of infos.values()) {
-      expect(info).toMatchObject({ deploymentName: "TranslatorModel", gpuIds: [0], model: TINY_MODEL, modelType: "t5" });
+      expect(info).toMatchObject({ deploymentName: "TranslatorModel", gpuIds: [0], model: TINY_MODEL, modelType: "t5", dtype: "q8" });
       expect(info.warnings).toHaveLength(info.device === "cpu" ? 1 : 0);
       for (const w of info.warnings) expect(w).toMatch(FALLBACK_WARNING);
     }
