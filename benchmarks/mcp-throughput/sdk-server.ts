@@ -14,5 +14,9 @@ const handler = toNodeHandler(createMcpHandler(buildEchoWeatherServer));
 app.post("/mcp", (req, res) => {
   void handler(req, res, req.body);
 });
-const server = app.listen(port, "127.0.0.1", () => console.log(`ready on http://127.0.0.1:${port}/mcp`));
+// Express 5 hands a listen error to this callback instead of throwing.
+const server = app.listen(port, "127.0.0.1", (err?: Error) => {
+  if (err) throw err;
+  console.log(`ready on http://127.0.0.1:${port}/mcp`);
+});
 process.once("SIGTERM", () => server.close(() => process.exit(0)));

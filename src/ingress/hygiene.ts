@@ -49,17 +49,33 @@ export function checkOrigin(originHeader: string | undefined, allowed: string[])
   return { status: 403, code: JsonRpcCode.SERVER_ERROR, message: `Forbidden: ${result.message}` };
 }
 
-function mediaTypes(accept: string | undefined): string[] {
-  if (!accept) return [];
-  return accept.split(",").map((part) => part.split(";")[0]!.trim().toLowerCase());
+/** Whether an Accept header admits `type`, exactly or through its wildcard ranges. */
+function accepts(accept: string, type: string, range: string): boolean {
+  return accept
+    .toLowerCase()
+    .split(",")
+    .some((part) => {
+      const t = part.split(";")[0]!.trim();
+      return t === type || t === range || t === "*/*";
+    });
+}
+
+// Clients send the same few Accept values over and over: remember the verdicts (bounded).
+const postAcceptVerdicts = new Map<string, boolean>();
+
+function postAcceptable(accept: string): boolean {
+  let ok = postAcceptVerdicts.get(accept);
+  if (ok === undefined) {
+    ok = accepts(accept, "application/json", "application/*") && accepts(accept, "text/event-stream", "text/*");
+    if (postAcceptVerdicts.size >= 64) postAcceptVerdicts.clear();
+    postAcceptVerdicts.set(accept, ok);
+  }
+  return ok;
 }
 
 /** POST: the client must accept both JSON and SSE (either answer shape may come back). */
 export function checkPostAccept(accept: string | undefined): Rejection | null {
-  const types = mediaTypes(accept);
-  const json = types.some((t) => t === "application/json" || t === "application/*" || t === "*/*");
-  const sse = types.some((t) => t === "text/event-stream" || t === "text/*" || t === "*/*");
-  if (json && sse) return null;
+  if (accept && postAcceptable(accept)) return null;
   return {
     status: 406,
     code: JsonRpcCode.SERVER_ERROR,
@@ -69,8 +85,7 @@ export function checkPostAccept(accept: string | undefined): Rejection | null {
 
 /** GET opens an SSE stream: the client must accept text/event-stream. */
 export function checkGetAccept(accept: string | undefined): Rejection | null {
-  const types = mediaTypes(accept);
-  if (types.some((t) => t === "text/event-stream" || t === "text/*" || t === "*/*")) return null;
+  if (accept && accepts(accept, "text/event-stream", "text/*")) return null;
   return { status: 406, code: JsonRpcCode.SERVER_ERROR, message: "Not Acceptable: Client must accept text/event-stream" };
 }
 
