@@ -23,6 +23,7 @@ export class EchoWeatherMcp {}
 
 export const app = bind(EchoWeatherMcp);
 
+// BENCH_NO_SERVE=1: import the class and app only (profiling scripts that start serve themselves).
 if (isMainThread && !process.env.BENCH_NO_SERVE) {
   const port = Number(process.env.PORT ?? 8000);
   await serve.run(app, { name: "bench", routePrefix: "/", host: "127.0.0.1", port });
