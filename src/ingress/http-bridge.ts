@@ -105,16 +105,30 @@ export async function* serveHttp(
       // A JSON answer is one document, useless in pieces: send it with the head (one message
       // across the thread boundary instead of three), up to a cap past which it streams.
       const first = await readUpTo(reader, INLINE_BODY_LIMIT);
+      if (controller.signal.aborted) return;
       if (first.bytes.byteLength > 0) head.body = first.bytes;
       if (first.done) head.complete = true;
       completed = first.done;
       yield head;
       if (first.done) return;
-    } else {
+    }
+    let pending: Promise<ReadableStreamReadResult<Uint8Array>> | undefined;
+    if (!isWholeDocument(head)) {
+      // A stream's first bytes often follow within a millisecond (a 2025 answer is one SSE event
+      // and the end): wait that long so they — and the end, if it came — share the head's message.
+      // Later events go out one by one as they are produced.
+      const early = await readWithin(reader, STREAM_COALESCE_MS, INLINE_BODY_LIMIT);
+      if (controller.signal.aborted) return;
+      if (early.bytes.byteLength > 0) head.body = early.bytes;
+      if (early.done) head.complete = true;
+      completed = early.done;
+      pending = early.pending;
       yield head;
+      if (early.done) return;
     }
     for (;;) {
-      const { done, value } = await reader.read();
+      const { done, value } = await (pending ?? reader.read());
+      pending = undefined;
       if (done) {
         completed = true;
         return;
@@ -128,6 +142,39 @@ export async function* serveHttp(
     // and wakes every listener: measurable per request).
     if (!completed && !controller.signal.aborted) controller.abort(new CancelledError("the response is no longer read"));
     if (!completed) reader?.cancel().catch(() => {});
+  }
+}
+
+/** How long a streamed answer's head waits for its first bytes (see serveHttp). */
+const STREAM_COALESCE_MS = 2;
+
+/**
+ * Reads what arrives within `windowMs` (up to `limit` bytes). A read still in flight when the
+ * window closes is handed back as `pending`, so no chunk is lost.
+ */
+async function readWithin(
+  reader: ReadableStreamDefaultReader<Uint8Array>,
+  windowMs: number,
+  limit: number,
+): Promise<{ bytes: Uint8Array; done: boolean; pending?: Promise<ReadableStreamReadResult<Uint8Array>> }> {
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const closed = new Promise<"window">((resolve) => {
+    timer = setTimeout(() => resolve("window"), windowMs);
+  });
+  try {
+    while (size <= limit) {
+      const read = reader.read();
+      const winner = await Promise.race([read, closed]);
+      if (winner === "window") return { bytes: concat(chunks, size), done: false, pending: read };
+      if (winner.done) return { bytes: concat(chunks, size), done: true };
+      chunks.push(winner.value);
+      size += winner.value.byteLength;
+    }
+    return { bytes: concat(chunks, size), done: false };
+  } finally {
+    clearTimeout(timer);
   }
 }
 

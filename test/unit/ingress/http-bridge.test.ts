@@ -77,18 +77,32 @@ describe("serveHttp", () => {
     expect(text(items)).toBe(big);
   });
 
-  it("streams SSE chunk by chunk, head first with no body", async () => {
+  it("streams SSE as produced: what comes at once rides with the head, later events follow one by one", async () => {
     const enc = new TextEncoder();
     const body = new ReadableStream<Uint8Array>({
-      start(c) {
+      async start(c) {
         c.enqueue(enc.encode("data: 1\n\n"));
+        await new Promise((r) => setTimeout(r, 30));
         c.enqueue(enc.encode("data: 2\n\n"));
+        await new Promise((r) => setTimeout(r, 30));
+        c.enqueue(enc.encode("data: 3\n\n"));
         c.close();
       },
     });
     const items = await collect(serveHttp(async () => new Response(body, { headers: { "content-type": "text/event-stream" } }), message(), undefined));
-    expect((items[0] as HttpResponseHead).body).toBeUndefined();
-    expect(items.slice(1).map((i) => new TextDecoder().decode(i as Uint8Array))).toEqual(["data: 1\n\n", "data: 2\n\n"]);
+    const head = items[0] as HttpResponseHead;
+    expect(new TextDecoder().decode(head.body)).toBe("data: 1\n\n");
+    expect(head.complete).toBeUndefined();
+    expect(items.slice(1).map((i) => new TextDecoder().decode(i as Uint8Array))).toEqual(["data: 2\n\n", "data: 3\n\n"]);
+  });
+
+  it("sends a short SSE answer (one event, then the end) in the head message", async () => {
+    const items = await collect(
+      serveHttp(async () => new Response("event: message\ndata: {}\n\n", { headers: { "content-type": "text/event-stream" } }), message(), undefined),
+    );
+    expect(items).toHaveLength(1);
+    expect((items[0] as HttpResponseHead).complete).toBe(true);
+    expect(text(items)).toBe("event: message\ndata: {}\n\n");
   });
 
   it("answers 500 (JSON-RPC internal error) when the handler throws, without failing the call", async () => {
@@ -111,8 +125,8 @@ describe("serveHttp", () => {
       return new Response(body, { headers: { "content-type": "text/event-stream" } });
     };
     const gen = serveHttp(handler, message(), call.signal);
-    await gen.next();
-    await gen.next();
+    const head = (await gen.next()).value as HttpResponseHead;
+    expect(new TextDecoder().decode(head.body)).toBe("data: x\n\n");
     const pending = gen.next();
     call.abort();
     expect(await pending).toEqual({ done: true, value: undefined });
