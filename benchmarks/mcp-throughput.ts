@@ -1,9 +1,11 @@
 // MCP tools/call throughput and latency: the weather-style echo tool (benchmarks/mcp-throughput/
 // tool.ts) served by stingray with 1 and with 2 replicas, against the MCP SDK's own single-process
 // server in its documented stateless pattern (express + a per-request server), all in one run.
-// Each server runs alone in its own process (one at a time, so they never compete for the cores),
-// and autocannon drives it from this process with the same request bytes:
-//   warm-up, then concurrency 1 (latency: p50/p99) and concurrency BENCH_CONCURRENCY (throughput).
+// Each server runs in its own process; all three start first, then autocannon (in this process,
+// same request bytes) drives one at a time — the others sit idle — in interleaved rounds:
+//   per round and server: concurrency 1 (latency: p50/p99), then BENCH_CONCURRENCY (throughput).
+// Interleaving spreads the noise of a shared machine over all three; each figure is the median
+// over the rounds.
 // Goals: ≥1.0x the SDK's throughput with 1 replica, ≥1.3x with 2, under 0.3 ms added p50 at c=1.
 //
 //   npx tsx benchmarks/mcp-throughput.ts     BENCH_QUICK=1 short run; BENCH_ERA=modern|legacy
@@ -13,14 +15,16 @@ import { closedLoop, type LoadSummary } from "./lib/load.ts";
 import { callToolRaw, toolCallRequest, type McpEra } from "./lib/mcp.ts";
 import { freePort, spawnServer, tsxCommand, waitFor, type ServerProcess } from "./lib/process.ts";
 import { emitResultAndExit, isQuick, row, type BenchRow } from "./lib/report.ts";
+import { median } from "./lib/stats.ts";
 import { EXPECTED_TEXT, TOOL_ARGS, TOOL_NAME } from "./mcp-throughput/tool.ts";
 
 const QUICK = isQuick();
 const ERA = (process.env.BENCH_ERA ?? "modern") as McpEra;
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? (QUICK ? 1 : 3));
 const WARMUP_S = QUICK ? 1 : 2;
-const LATENCY_S = QUICK ? 2 : 6;
-const THROUGHPUT_S = QUICK ? 3 : 8;
+const LATENCY_S = QUICK ? 2 : 3;
+const THROUGHPUT_S = QUICK ? 2 : 4;
 
 interface Target {
   name: string;
@@ -35,86 +39,121 @@ const TARGETS: Target[] = [
   { name: "stingray-2", script: "benchmarks/mcp-throughput/stingray-server.ts", env: { BENCH_REPLICAS: "2", STINGRAY_LOG_LEVEL: "warn" } },
 ];
 
-interface Measured {
-  latency: LoadSummary;
-  throughput: LoadSummary;
+interface Running {
+  target: Target;
+  server: ServerProcess;
+  url: string;
+  latency: LoadSummary[];
+  throughput: LoadSummary[];
 }
 
-async function start(target: Target): Promise<{ server: ServerProcess; url: string }> {
+async function start(target: Target): Promise<Running> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}/mcp`;
   const { file, args } = tsxCommand(target.script);
   const server = spawnServer(file, args, { ...process.env, ...target.env, PORT: String(port) });
-  // Ready = a real tools/call answers with the expected text (not just a listening socket).
-  await waitFor(
-    `${target.name} answering tools/call`,
-    async () => {
-      try {
-        const out = await callToolRaw(url, TOOL_NAME, TOOL_ARGS, { era: ERA });
-        return out.status === 200 && out.message?.result?.content?.[0]?.text === EXPECTED_TEXT;
-      } catch {
-        return false;
-      }
-    },
-    { timeoutMs: 30_000, intervalMs: 100, abortIf: () => (server.exited() ? `exited:\n${server.output()}` : undefined) },
-  );
-  return { server, url };
-}
-
-async function measure(target: Target): Promise<Measured> {
-  const { server, url } = await start(target);
   try {
-    const req = toolCallRequest(TOOL_NAME, TOOL_ARGS, { era: ERA });
-    const load = (connections: number, durationS: number) =>
-      closedLoop({ url, method: req.method, headers: req.headers, body: req.body, connections, durationS });
-    await load(CONCURRENCY, WARMUP_S);
-    const latency = await load(1, LATENCY_S);
-    const throughput = await load(CONCURRENCY, THROUGHPUT_S);
-    for (const [phase, s] of [["c=1", latency], [`c=${CONCURRENCY}`, throughput]] as const) {
-      const non2xx = s.responses - Math.round(s.okPerSecond * s.durationS);
-      console.log(
-        `${target.name.padEnd(11)} ${phase.padEnd(5)} ${s.okPerSecond.toFixed(0).padStart(6)} req/s  p50 ${s.ok.p50.toFixed(3)} ms  p99 ${s.ok.p99.toFixed(3)} ms` +
-          (non2xx > 0 || s.errors > 0 ? `  (non-2xx ${non2xx}, errors ${s.errors})` : ""),
-      );
-    }
-    return { latency, throughput };
-  } finally {
-    await server.stop();
-  }
-}
-
-const results: Record<string, Measured> = {};
-let failed = false;
-const notes: string[] = [];
-console.log(`mcp-throughput: era ${ERA}, ${cpus().length} cores, c=1 for ${LATENCY_S}s, c=${CONCURRENCY} for ${THROUGHPUT_S}s`);
-for (const target of TARGETS) {
-  try {
-    results[target.name] = await measure(target);
+    // Ready = a real tools/call answers with the expected text (not just a listening socket).
+    await waitFor(
+      `${target.name} answering tools/call`,
+      async () => {
+        try {
+          const out = await callToolRaw(url, TOOL_NAME, TOOL_ARGS, { era: ERA });
+          return out.status === 200 && out.message?.result?.content?.[0]?.text === EXPECTED_TEXT;
+        } catch {
+          return false;
+        }
+      },
+      { timeoutMs: 60_000, intervalMs: 100, abortIf: () => (server.exited() ? `exited:\n${server.output()}` : undefined) },
+    );
   } catch (err) {
-    failed = true;
-    notes.push(`${target.name}: ${err instanceof Error ? err.message.split("\n")[0] : String(err)}`);
-    console.error(`${target.name} failed:`, err);
+    await server.stop();
+    throw err;
   }
+  return { target, server, url, latency: [], throughput: [] };
 }
 
-const sdk = results.sdk;
-const rows: BenchRow[] = [];
-const thr = (m?: Measured) => (m ? m.throughput.okPerSecond : null);
-const p50 = (m?: Measured) => (m ? m.latency.ok.p50 : null);
-rows.push(row(`sdk tools/call c=${CONCURRENCY}`, thr(sdk), "req/s"));
-rows.push(row(`stingray 1 replica c=${CONCURRENCY}`, thr(results["stingray-1"]), "req/s", { baseline: thr(sdk), note: "goal ≥1.0x" }));
-rows.push(row(`stingray 2 replicas c=${CONCURRENCY}`, thr(results["stingray-2"]), "req/s", { baseline: thr(sdk), note: "goal ≥1.3x" }));
-rows.push(row("sdk p50 c=1", p50(sdk), "ms"));
-rows.push(row("stingray 1 replica p50 c=1", p50(results["stingray-1"]), "ms", { baseline: p50(sdk) }));
-const added = p50(results["stingray-1"]) !== null && p50(sdk) !== null ? p50(results["stingray-1"])! - p50(sdk)! : null;
-rows.push(row("stingray added p50 c=1", added, "ms", { note: "goal < 0.3 ms" }));
-rows.push(row("stingray 1 replica p99 c=1", results["stingray-1"]?.latency.ok.p99 ?? null, "ms", { baseline: sdk?.latency.ok.p99 ?? null }));
+const req = toolCallRequest(TOOL_NAME, TOOL_ARGS, { era: ERA });
+const load = (url: string, connections: number, durationS: number) =>
+  closedLoop({ url, method: req.method, headers: req.headers, body: req.body, connections, durationS });
 
-const details: Record<string, unknown> = { era: ERA, concurrency: CONCURRENCY, cores: cpus().length, notes };
-for (const [name, m] of Object.entries(results)) {
-  details[name] = {
-    c1: { rps: m.latency.okPerSecond, p50: m.latency.ok.p50, p99: m.latency.ok.p99, status: m.latency.statusCounts },
-    cN: { rps: m.throughput.okPerSecond, p50: m.throughput.ok.p50, p99: m.throughput.ok.p99, status: m.throughput.statusCounts },
+function show(name: string, phase: string, s: LoadSummary): void {
+  const failed = s.responses - (s.statusCounts["200"] ?? 0);
+  console.log(
+    `${name.padEnd(11)} ${phase.padEnd(5)} ${s.okPerSecond.toFixed(0).padStart(6)} req/s  p50 ${s.ok.p50.toFixed(3)} ms  p99 ${s.ok.p99.toFixed(3)} ms` +
+      (failed > 0 || s.errors > 0 ? `  (non-200 ${failed}, errors ${s.errors})` : ""),
+  );
+}
+
+const notes: string[] = [];
+let failed = false;
+console.log(
+  `mcp-throughput: era ${ERA}, ${cpus().length} cores, ${ROUNDS} round(s) of c=1 for ${LATENCY_S}s and c=${CONCURRENCY} for ${THROUGHPUT_S}s`,
+);
+const started = await Promise.allSettled(TARGETS.map((t) => start(t)));
+const running: Running[] = [];
+started.forEach((r, i) => {
+  if (r.status === "fulfilled") running.push(r.value);
+  else {
+    failed = true;
+    notes.push(`${TARGETS[i]!.name}: ${r.reason instanceof Error ? r.reason.message.split("\n")[0] : String(r.reason)}`);
+    console.error(`${TARGETS[i]!.name} failed to start:`, r.reason);
+  }
+});
+try {
+  for (const r of running) await load(r.url, CONCURRENCY, WARMUP_S);
+  for (let round = 1; round <= ROUNDS; round++) {
+    for (const r of running) {
+      const latency = await load(r.url, 1, LATENCY_S);
+      const throughput = await load(r.url, CONCURRENCY, THROUGHPUT_S);
+      r.latency.push(latency);
+      r.throughput.push(throughput);
+      show(r.target.name, "c=1", latency);
+      show(r.target.name, `c=${CONCURRENCY}`, throughput);
+    }
+  }
+} catch (err) {
+  failed = true;
+  notes.push(`load: ${err instanceof Error ? err.message : String(err)}`);
+} finally {
+  await Promise.all(running.map((r) => r.server.stop()));
+}
+
+const byName = new Map(running.map((r) => [r.target.name, r]));
+const med = (name: string, pick: (s: LoadSummary) => number): number | null => {
+  const r = byName.get(name);
+  const list = r ? (pick === rps ? r.throughput : r.latency) : [];
+  return list.length > 0 ? median(list.map(pick)) : null;
+};
+function rps(s: LoadSummary): number {
+  return s.okPerSecond;
+}
+const p50 = (s: LoadSummary) => s.ok.p50;
+const p99 = (s: LoadSummary) => s.ok.p99;
+
+const sdkRps = med("sdk", rps);
+const sdkP50 = med("sdk", p50);
+const s1P50 = med("stingray-1", p50);
+const added = s1P50 !== null && sdkP50 !== null ? s1P50 - sdkP50 : null;
+const rows: BenchRow[] = [
+  row(`sdk tools/call c=${CONCURRENCY}`, sdkRps, "req/s"),
+  row(`stingray 1 replica c=${CONCURRENCY}`, med("stingray-1", rps), "req/s", { baseline: sdkRps, note: "goal ≥1.0x" }),
+  row(`stingray 2 replicas c=${CONCURRENCY}`, med("stingray-2", rps), "req/s", { baseline: sdkRps, note: "goal ≥1.3x" }),
+  row("sdk p50 c=1", sdkP50, "ms"),
+  row("stingray 1 replica p50 c=1", s1P50, "ms", { baseline: sdkP50 }),
+  row("stingray added p50 c=1", added, "ms", { note: "goal < 0.3 ms" }),
+  row("stingray 1 replica p99 c=1", med("stingray-1", p99), "ms", { baseline: med("sdk", p99) }),
+];
+for (const r of rows) {
+  if (r.ratio !== undefined) console.log(`${r.metric}: ${r.value} ${r.unit} = ${r.ratio}x (${r.note ?? ""})`);
+}
+console.log(`stingray added p50 c=1: ${added === null ? "n/a" : added.toFixed(3)} ms (goal < 0.3 ms)`);
+
+const details: Record<string, unknown> = { era: ERA, concurrency: CONCURRENCY, rounds: ROUNDS, cores: cpus().length, notes };
+for (const r of running) {
+  details[r.target.name] = {
+    c1: r.latency.map((s) => ({ rps: s.okPerSecond, p50: s.ok.p50, p99: s.ok.p99, status: s.statusCounts })),
+    cN: r.throughput.map((s) => ({ rps: s.okPerSecond, p50: s.ok.p50, p99: s.ok.p99, status: s.statusCounts })),
   };
 }
 await emitResultAndExit({ benchmark: "mcp-throughput", rows, details, quick: QUICK }, failed ? 1 : 0);
