@@ -13,22 +13,28 @@
 // - `ctx.auth` is the authenticated identity (clientId, scopes; never the token) when the app has
 //   auth; tools also see it as `ctx.http.authInfo` (with an empty `token`).
 // - `ctx.requestId` is the proxy's request id (X-Request-ID).
+// - `ctx.events` is the change-event bus of 2026-07-28 `subscriptions/listen` streams: publish
+//   `{ kind: "tools_list_changed" }` (etc.) and every replica's listen streams hear it.
 // It runs once per request, and once per session (at initialize) when sessions are on. Never
 // share one McpServer between calls: the SDK forbids it (CVE-2026-25536).
 
 import {
+  InMemoryServerEventBus,
   createMcpHandler,
   isLegacyRequest,
   type AuthInfo,
+  type ServerEventBus,
   type McpHttpHandler,
   type McpServer,
   type Server,
 } from "@modelcontextprotocol/server";
 import { ErrorCode } from "../errors.ts";
 import { rawBodyOf } from "../ingress/http-bridge.ts";
+import { linkAcrossReplicas } from "../ingress/mcp/replica-events.ts";
 import { SESSION_HEADER, SessionHost } from "../ingress/mcp/session-host.ts";
 import { parseMcpAppOptions, type McpAppOptions, type McpProxyOptions } from "../ingress/options.ts";
 import type { AuthIdentity } from "../runtime/http-message.ts";
+import { getReplicaContext } from "../runtime/replica-context.ts";
 import type { FetchHandler, IngressDefinition, IngressRequestContext } from "./ingress-definition.ts";
 
 export type { McpAppOptions, McpProxyOptions } from "../ingress/options.ts";
@@ -41,6 +47,8 @@ export interface McpFactoryContext<T extends object = object> {
   requestId?: string;
   /** The HTTP request being served (for sessions: the initialize request). */
   request?: Request;
+  /** Publish change events here for `subscriptions/listen` streams (all replicas hear them). */
+  events: ServerEventBus;
 }
 
 export type McpFactory<T extends object = object> = (
@@ -67,6 +75,8 @@ export function mcpApp<T extends object = object>(factory: McpFactory<T>, option
 }
 
 function createMcpFetchHandler(factory: McpFactory, instance: object, o: McpProxyOptions): FetchHandler {
+  const events = o.events ?? new InMemoryServerEventBus();
+  linkReplicaEvents(events);
   const build = (era: "legacy" | "modern", request: Request | undefined, authInfo: AuthInfo | undefined) =>
     factory({
       instance,
@@ -74,11 +84,13 @@ function createMcpFetchHandler(factory: McpFactory, instance: object, o: McpProx
       auth: identityOf(authInfo),
       requestId: request?.headers.get(REQUEST_ID_HEADER) ?? undefined,
       request,
+      events,
     });
   const handlerOptions = {
     responseMode: o.responseMode,
     keepAliveMs: o.keepAliveMs,
     maxRequestBodySize: o.maxBodyBytes,
+    bus: events,
   };
 
   if (!o.sessions.enabled) {
@@ -141,6 +153,17 @@ function cancelOnTimeout(signal: AbortSignal, body: unknown, cancel: (ids: Array
     },
     { once: true },
   );
+}
+
+/** In a replica, relays the bus to the deployment's other replicas; elsewhere (tests) it stays local. */
+function linkReplicaEvents(events: ServerEventBus): void {
+  let context: { appName: string; deploymentName: string };
+  try {
+    context = getReplicaContext();
+  } catch {
+    return;
+  }
+  linkAcrossReplicas(events, `stingray:mcp-events:${context.appName}/${context.deploymentName}`);
 }
 
 /** Parses the body once from the bytes the proxy sent; undefined lets the SDK read (and judge) it. */

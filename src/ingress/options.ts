@@ -3,6 +3,7 @@
 // normalized result is the definition's `proxyOptions`: the proxy reads it in the main thread, and
 // the replica side (sessions, response mode) reads the same object in the worker.
 
+import type { ServerEventBus } from "@modelcontextprotocol/server";
 import * as z from "zod";
 import { InvalidOptionsError } from "../errors.ts";
 import type { AuthIdentity } from "../runtime/http-message.ts";
@@ -76,6 +77,12 @@ export interface McpAppOptions {
   /** Origin hostnames accepted when a browser sends Origin. Default: localhost names. */
   allowedOrigins?: string[];
   auth?: AuthOptions;
+  /**
+   * The change-event bus of `subscriptions/listen` streams (2026-07-28). Default: one in-memory bus
+   * per replica, handed to the factory as `ctx.events`. Either way, events published in one replica
+   * reach the listen streams of every replica of the deployment.
+   */
+  events?: ServerEventBus;
 }
 
 export type FetchAppOptions = Pick<McpAppOptions, "maxBodyBytes" | "requestTimeoutMs" | "allowedHosts" | "allowedOrigins" | "auth">;
@@ -92,6 +99,7 @@ export type McpProxyOptions = {
   allowedHosts?: string[];
   allowedOrigins?: string[];
   auth?: AuthOptions;
+  events?: ServerEventBus;
 };
 
 export type FetchProxyOptions = Pick<McpProxyOptions, "maxBodyBytes" | "requestTimeoutMs" | "allowedHosts" | "allowedOrigins" | "auth">;
@@ -158,6 +166,12 @@ const mcpSchema = z
     responseMode: z.enum(["auto", "sse", "json"]).optional(),
     legacyJsonResponse: z.boolean().optional(),
     keepAliveMs: z.number().int().nonnegative().optional(),
+    events: z
+      .custom<ServerEventBus>(
+        (v) => typeof (v as ServerEventBus | null)?.publish === "function" && typeof (v as ServerEventBus).subscribe === "function",
+        { message: "must be a ServerEventBus (publish and subscribe)" },
+      )
+      .optional(),
   })
   .strict();
 
@@ -194,6 +208,7 @@ export function parseMcpAppOptions(input: McpAppOptions | undefined): McpProxyOp
     allowedHosts: o.allowedHosts,
     allowedOrigins: o.allowedOrigins,
     auth: o.auth as AuthOptions | undefined,
+    events: o.events,
   };
 }
 

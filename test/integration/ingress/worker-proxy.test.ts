@@ -105,6 +105,30 @@ describe("proxy → worker-thread replicas", () => {
     expect(textOf(await client.callTool({ name: "sample", arguments: { prompt: "p" } }))).toBe("sampled: ok");
   });
 
+  it("delivers a change event published on one replica to a listen stream on another", async () => {
+    const listen = modernRequest("subscriptions/listen", { notifications: { toolsListChanged: true } }, 70);
+    const aborter = new AbortController();
+    const res = await fetch(`${url}/mcp-app/mcp`, { method: "POST", headers: listen.headers, body: listen.body, signal: aborter.signal });
+    expect(res.headers.get("content-type")).toBe("text/event-stream");
+    const reader = res.body!.getReader();
+    let text = "";
+    const readUntil = async (needle: string) => {
+      while (!text.includes(needle)) {
+        const { value, done } = await reader.read();
+        if (done) throw new Error(`stream ended before ${needle}`);
+        text += new TextDecoder().decode(value);
+      }
+    };
+    await readUntil("notifications/subscriptions/acknowledged");
+    // Round robin over two replicas: the next request lands on the other one.
+    const call = modernRequest("tools/call", { name: "change_tools", arguments: {} }, 71);
+    const published = await fetch(`${url}/mcp-app/mcp`, { method: "POST", headers: call.headers, body: call.body });
+    expect(published.status).toBe(200);
+    await published.text();
+    await readUntil("notifications/tools/list_changed");
+    aborter.abort();
+  });
+
   it("answers 504 past the deadline and the tool in the worker stops", async () => {
     const call = modernRequest("tools/call", { name: "slow", arguments: { ms: 30_000 } });
     const res = await fetch(`${url}/slow/mcp`, { method: "POST", headers: call.headers, body: call.body });
