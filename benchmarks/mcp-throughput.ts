@@ -3,7 +3,8 @@
 // server in its documented stateless pattern (express + a per-request server), all in one run.
 // Each server runs in its own process; all three start first, then autocannon (in this process,
 // same request bytes) drives one at a time — the others sit idle — in interleaved rounds:
-//   per round and server: concurrency 1 (latency: p50/p99), then BENCH_CONCURRENCY (throughput).
+//   per round and server: concurrency 1 (latency: p50/p99), then BENCH_CONCURRENCY (throughput),
+//   then each of BENCH_EXTRA_CONCURRENCY (default 64): requests/s, p50 and p99 at every level.
 // Interleaving spreads the noise of a shared machine over all three; each figure is the median
 // over the rounds.
 // Goals: ≥1.0x the SDK's throughput with 1 replica, ≥1.3x with 2, under 0.3 ms added p50 at c=1.
@@ -21,7 +22,13 @@ import { EXPECTED_TEXT, TOOL_ARGS, TOOL_NAME } from "./mcp-throughput/tool.ts";
 const QUICK = isQuick();
 const ERA = (process.env.BENCH_ERA ?? "modern") as McpEra;
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? (QUICK ? 1 : 3));
+const EXTRA_LEVELS = (process.env.BENCH_EXTRA_CONCURRENCY ?? "64").split(",").filter((x) => x.trim() !== "").map(Number);
+if (EXTRA_LEVELS.some((c) => !Number.isInteger(c) || c < 1)) {
+  throw new Error(`BENCH_EXTRA_CONCURRENCY: comma-separated positive integers, got ${JSON.stringify(process.env.BENCH_EXTRA_CONCURRENCY)}`);
+}
+// Two full rounds keep the whole suite under 5 minutes on 2 cores (npm run bench).
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? (QUICK ? 1 : 2));
+const EXTRA_S = QUICK ? 2 : 3;
 const WARMUP_S = QUICK ? 1 : 2;
 const LATENCY_S = QUICK ? 2 : 3;
 const THROUGHPUT_S = QUICK ? 2 : 4;
@@ -45,6 +52,8 @@ interface Running {
   url: string;
   latency: LoadSummary[];
   throughput: LoadSummary[];
+  /** Per BENCH_EXTRA_CONCURRENCY level, one summary per round. */
+  extra: Map<number, LoadSummary[]>;
 }
 
 async function start(target: Target): Promise<Running> {
@@ -70,7 +79,7 @@ async function start(target: Target): Promise<Running> {
     await server.stop();
     throw err;
   }
-  return { target, server, url, latency: [], throughput: [] };
+  return { target, server, url, latency: [], throughput: [], extra: new Map(EXTRA_LEVELS.map((c) => [c, []])) };
 }
 
 const req = toolCallRequest(TOOL_NAME, TOOL_ARGS, { era: ERA });
@@ -110,6 +119,11 @@ try {
       r.throughput.push(throughput);
       show(r.target.name, "c=1", latency);
       show(r.target.name, `c=${CONCURRENCY}`, throughput);
+      for (const c of EXTRA_LEVELS) {
+        const s = await load(r.url, c, EXTRA_S);
+        r.extra.get(c)!.push(s);
+        show(r.target.name, `c=${c}`, s);
+      }
     }
   }
 } catch (err) {
@@ -144,6 +158,32 @@ const rows: BenchRow[] = [
   row("stingray added p50 c=1", added, "ms", { note: "goal < 0.3 ms" }),
   row("stingray 1 replica p99 c=1", med("stingray-1", p99), "ms", { baseline: med("sdk", p99) }),
 ];
+// Item 1 of the suite: requests/s, p50 and p99 at every concurrency, each against the SDK's.
+const medOf = (name: string, phase: (r: Running) => LoadSummary[] | undefined, pick: (s: LoadSummary) => number): number | null => {
+  const r = byName.get(name);
+  const list = r ? (phase(r) ?? []) : [];
+  return list.length > 0 ? median(list.map(pick)) : null;
+};
+const phases: Array<[number, (r: Running) => LoadSummary[] | undefined]> = [
+  [1, (r) => r.latency],
+  [CONCURRENCY, (r) => r.throughput],
+  ...EXTRA_LEVELS.map((c): [number, (r: Running) => LoadSummary[] | undefined] => [c, (r) => r.extra.get(c)]),
+];
+for (const [c, phase] of phases) {
+  for (const [name, label] of [["stingray-1", "1 replica"], ["stingray-2", "2 replicas"]] as const) {
+    if (c === 1 && name === "stingray-2") continue; // one client keeps one replica busy
+    const metrics: Array<[string, string, (s: LoadSummary) => number]> = [
+      [`stingray ${label} c=${c}`, "req/s", rps],
+      [`stingray ${label} p50 c=${c}`, "ms", p50],
+      [`stingray ${label} p99 c=${c}`, "ms", p99],
+    ];
+    for (const [metric, unit, pick] of metrics) {
+      if (rows.some((x) => x.metric === metric)) continue; // already in the rows above
+      rows.push(row(metric, medOf(name, phase, pick), unit, { baseline: medOf("sdk", phase, pick) }));
+    }
+  }
+}
+
 for (const r of rows) {
   if (r.ratio !== undefined) console.log(`${r.metric}: ${r.value} ${r.unit} = ${r.ratio}x (${r.note ?? ""})`);
 }
@@ -154,6 +194,9 @@ for (const r of running) {
   details[r.target.name] = {
     c1: r.latency.map((s) => ({ rps: s.okPerSecond, p50: s.ok.p50, p99: s.ok.p99, status: s.statusCounts })),
     cN: r.throughput.map((s) => ({ rps: s.okPerSecond, p50: s.ok.p50, p99: s.ok.p99, status: s.statusCounts })),
+    ...Object.fromEntries(
+      [...r.extra].map(([c, list]) => [`c${c}`, list.map((s) => ({ rps: s.okPerSecond, p50: s.ok.p50, p99: s.ok.p99, status: s.statusCounts }))]),
+    ),
   };
 }
 await emitResultAndExit({ benchmark: "mcp-throughput", rows, details, quick: QUICK }, failed ? 1 : 0);
