@@ -27,6 +27,8 @@ import type { Proxy, ProxyOptions, ProxyRequestEvent } from "./types.ts";
 
 export const DEFAULT_HOST = "127.0.0.1";
 export const DEFAULT_PORT = 8000;
+/** Default time shutdown gives in-flight HTTP exchanges (the deployments' default graceful timeout). */
+const DEFAULT_CLOSE_GRACE_MS = 20_000;
 
 // Never forwarded to a replica: connection-scoped (RFC 9110 §7.6.1), or recomputed for the
 // rebuilt Request (content-length, since the body is re-framed).
@@ -54,6 +56,11 @@ class HttpProxy implements Proxy {
   readonly #routes: RouteTable;
   readonly #sessions = new SessionTable();
   readonly #sockets = new Set<Socket>();
+  /** Exchanges that carry work (every method but GET); shutdown lets them finish. */
+  readonly #inflight = new Set<ServerResponse>();
+  /** Standalone GET streams: long-lived, no work to finish; shutdown ends them at once. */
+  readonly #streams = new Set<ServerResponse>();
+  #closing = false;
   #sweeper: ReturnType<typeof setInterval> | undefined;
 
   constructor(options: ProxyOptions) {
@@ -108,12 +115,24 @@ class HttpProxy implements Proxy {
     return { host: address.address, port: address.port };
   }
 
-  async close(): Promise<void> {
+  /**
+   * Stops accepting connections, lets in-flight exchanges (POSTs, including SSE responses to them)
+   * finish for up to `graceMs`, then ends every remaining socket. Standalone GET streams hold no
+   * work to finish and would keep the server open forever, so they end at once.
+   */
+  async close(options: { graceMs?: number } = {}): Promise<void> {
     if (this.#sweeper) clearInterval(this.#sweeper);
     if (!this.#server.listening) return;
+    this.#closing = true;
     const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
-    // Open SSE streams would hold close() forever; ending their sockets also cancels their work.
-    this.#server.closeIdleConnections();
+    for (const res of this.#streams) res.socket?.destroy();
+    const deadline = performance.now() + (options.graceMs ?? DEFAULT_CLOSE_GRACE_MS);
+    for (;;) {
+      // Kept-alive sockets go idle as their exchanges end; close them as they do.
+      this.#server.closeIdleConnections();
+      if (this.#inflight.size === 0 || performance.now() >= deadline) break;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
     for (const socket of this.#sockets) socket.destroy();
     await closed;
   }
@@ -124,6 +143,15 @@ class HttpProxy implements Proxy {
    * application serves go through express, so extra routers own those.
    */
   #onRequest(req: IncomingMessage, res: ServerResponse): void {
+    if (this.#closing) {
+      // Draining: a request that arrives on a kept-alive connection is not started.
+      res.setHeader("connection", "close");
+      res.setHeader("retry-after", "1");
+      return sendJsonRpcError(res, 503, JsonRpcCode.SERVER_ERROR, "Service Unavailable: the server is shutting down");
+    }
+    const tracked = req.method === "GET" ? this.#streams : this.#inflight;
+    tracked.add(res);
+    res.once("close", () => tracked.delete(res));
     const url = req.url ?? "/";
     if (!isRuntimePath(url)) {
       const path = pathOf(url);

@@ -83,6 +83,6 @@ export interface ProxyLogger {
 export interface Proxy {
   /** Starts listening; resolves with the bound address (port 0 picks a free port). */
   listen(): Promise<{ host: string; port: number }>;
-  /** Stops accepting connections and closes the server. */
-  close(): Promise<void>;
+  /** Stops accepting, lets in-flight exchanges finish for up to `graceMs`, then closes the server. */
+  close(options?: { graceMs?: number }): Promise<void>;
 }
