@@ -185,7 +185,7 @@ class HttpProxy implements Proxy {
     const requestId = resolveRequestId(req.headers["x-request-id"]);
     res.setHeader("x-request-id", requestId);
     const record: RequestRecord & { mcpMethod?: string; tool?: string } = { status: 0 };
-    res.once("close", () => this.#report(compiled, record, requestId, startedAt, res));
+    res.once("close", () => this.#report(compiled, record, requestId, startedAt, req.method, path, res));
 
     const host = checkHost(req.headers.host, compiled.allowedHosts);
     if (host) return this.#reject(res, record, host.status, host.message);
@@ -291,6 +291,8 @@ class HttpProxy implements Proxy {
     record: RequestRecord & { mcpMethod?: string; tool?: string },
     requestId: string,
     startedAt: number,
+    method: string | undefined,
+    path: string,
     res: ServerResponse,
   ): void {
     const status = record.status || (res.writableFinished ? res.statusCode : 499);
@@ -298,6 +300,8 @@ class HttpProxy implements Proxy {
       app: compiled.route.appName,
       deployment: compiled.route.deploymentName ?? compiled.route.appName,
       route: compiled.route.routePrefix,
+      ...(method ? { method } : {}),
+      path,
       status: res.writableFinished ? status : 499,
       latencyMs: performance.now() - startedAt,
       requestId,

@@ -65,6 +65,9 @@ export interface ProxyRequestEvent {
   deployment: string;
   /** The route prefix that matched. */
   route: string;
+  /** HTTP method and request path (without the query, which can carry a credential). */
+  method?: string;
+  path?: string;
   status: number;
   latencyMs: number;
   mcpMethod?: string;

@@ -60,7 +60,7 @@ describe("stingray run (real runtime)", () => {
     await res.text();
     await expect.poll(() => run.output().stderr, { timeout: 10_000 }).toContain('"requestId":"e2e-req-1"');
     const line = run.output().stderr.split("\n").find((l) => l.includes('"requestId":"e2e-req-1"'))!;
-    expect(JSON.parse(line)).toMatchObject({ app: "echo", status: 200 });
+    expect(JSON.parse(line)).toMatchObject({ app: "echo", status: 200, method: "POST", path: new URL(mcpUrl).pathname });
     expect(run.output().stderr).not.toContain("super-secret-e2e-token");
   });
 
