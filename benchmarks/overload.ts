@@ -132,6 +132,7 @@ async function main(): Promise<void> {
       row("admitted p99 at 2×", ok2?.p99 ?? null, "ms", { baseline: ok1?.p99 ?? null, note: `baseline: p99 at 1×; queue bound (1+Q/K)×${SLEEP_MS} = ${bound} ms` }),
       row("admitted p99 at 2×, 2nd half", halves.second, "ms", { baseline: halves.first, note: "baseline: 1st half; ≈1× when the queue is bounded, grows with time when not" }),
       row("503 p50 at 2×", two.load.latencyByStatus["503"]?.p50 ?? null, "ms", { note: `time to a rejection; p99 ${two.load.latencyByStatus["503"]?.p99.toFixed(1) ?? "?"} ms` }),
+      row("client send lag p99 at 2×", two.load.sendLag.p99, "ms", { note: "part of every latency here: the load generator's own delay on a busy machine" }),
       row("RSS growth during 2×", two.rssPeak !== null && two.rssStart !== null ? two.rssPeak - two.rssStart : null, "MiB", {
         note: `peak − start; at 1×: ${one.rssPeak !== null && one.rssStart !== null ? (one.rssPeak - one.rssStart).toFixed(1) : "?"} MiB`,
       }),

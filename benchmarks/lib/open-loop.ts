@@ -38,6 +38,11 @@ export interface OpenLoopResult {
   /** Peak requests in flight at the client. */
   peakInFlight: number;
   latencyByStatus: Record<string, LatencySummary>;
+  /**
+   * How late requests left this process against their schedule (a busy client event loop). It is
+   * part of every latency above, so a large lag means the machine, not the server, set the tail.
+   */
+  sendLag: LatencySummary;
   /** Every answered request: when it was scheduled (ms after the start), its latency and status. */
   samples: OpenLoopSample[];
 }
@@ -70,6 +75,7 @@ export async function openLoop(options: OpenLoopOptions): Promise<OpenLoopResult
   let peakInFlight = 0;
   const pending = new Set<Promise<void>>();
   const samples: OpenLoopSample[] = [];
+  const lags: number[] = [];
   let start = 0;
 
   const fire = (scheduledAt: number) => {
@@ -77,6 +83,7 @@ export async function openLoop(options: OpenLoopOptions): Promise<OpenLoopResult
       dropped++;
       return;
     }
+    lags.push(performance.now() - scheduledAt);
     inFlight++;
     peakInFlight = Math.max(peakInFlight, inFlight);
     sent++;
@@ -152,6 +159,7 @@ export async function openLoop(options: OpenLoopOptions): Promise<OpenLoopResult
     errors,
     peakInFlight,
     latencyByStatus,
+    sendLag: summarize(lags),
     samples,
   };
 }
