@@ -65,11 +65,20 @@ export function resolveLogLevel(options: Pick<LoggerOptions, "level" | "env"> = 
   return level;
 }
 
+/**
+ * Access lines are the one log write per request, so they skip the redaction pass (about 70 field
+ * paths) and the message scrub: `logAccess` builds them from known fields that hold no secret (the
+ * path loses its query). Loggers made here get such a lean twin writing to the same destination.
+ */
+const accessTwins = new WeakMap<Logger, Logger>();
+
 export function createLogger(options: LoggerOptions = {}): Logger {
+  const destination = options.destination ?? pino.destination({ dest: options.fd ?? 1, sync: false });
+  const base = { pid: process.pid, ...options.bindings };
   const logger = pino(
     {
       level: resolveLogLevel(options),
-      base: { pid: process.pid, ...options.bindings },
+      base,
       timestamp: pino.stdTimeFunctions.isoTime,
       redact: { paths: REDACT_PATHS, censor: "[Redacted]" },
       formatters: { level: (label) => ({ level: label }) },
@@ -82,8 +91,13 @@ export function createLogger(options: LoggerOptions = {}): Logger {
         },
       },
     },
-    options.destination ?? pino.destination({ dest: options.fd ?? 1, sync: false }),
+    destination,
   );
+  const twin = pino(
+    { level: "trace", base, timestamp: pino.stdTimeFunctions.isoTime, formatters: { level: (label) => ({ level: label }) } },
+    destination,
+  );
+  accessTwins.set(logger, twin);
   return logger;
 }
 
@@ -115,13 +129,15 @@ export interface AccessLogEntry {
 
 /** One access-log line per request: level info below 500, warn for 5xx. */
 export function logAccess(logger: Logger, entry: AccessLogEntry): void {
+  const level = entry.status >= 500 ? "warn" : "info";
+  if (!logger.isLevelEnabled(level)) return;
+  const out = accessTwins.get(logger) ?? logger;
   const path = stripQuery(entry.path);
   const latencyMs = Math.round(entry.latencyMs * 100) / 100;
   const line: Record<string, unknown> = { type: "access", ...entry, path, latencyMs };
   for (const k of Object.keys(line)) if (line[k] === undefined) delete line[k];
   const msg = `${entry.method ? `${entry.method} ` : ""}${path} ${entry.status} ${latencyMs}ms`;
-  if (entry.status >= 500) logger.warn(line, msg);
-  else logger.info(line, msg);
+  out[level](line, msg);
 }
 
 export function stripQuery(path: string): string {

@@ -75,6 +75,14 @@ describe("logAccess", () => {
     expect(out.lines[0]).not.toContain("access_token");
     expect(bad).toMatchObject({ level: "warn", status: 502 });
   });
+
+  it("follows the logger's level and bindings", () => {
+    const out = capture();
+    const log = createLogger({ destination: out.destination, level: "warn", bindings: { component: "proxy" } });
+    logAccess(log, { method: "POST", path: "/mcp", status: 200, latencyMs: 1 });
+    logAccess(log, { method: "POST", path: "/mcp", status: 503, latencyMs: 1 });
+    expect(out.json()).toEqual([expect.objectContaining({ component: "proxy", level: "warn", status: 503 })]);
+  });
 });
 
 describe("scrubSecrets", () => {
