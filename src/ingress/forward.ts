@@ -207,7 +207,7 @@ async function drain(iterator: AsyncIterator<Uint8Array>): Promise<void> {
 }
 
 /** Rejects with the abort reason as soon as `signal` aborts, whatever `promise` is doing. */
-function raceSignal<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+export function raceSignal<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
   if (signal.aborted) return Promise.reject(signal.reason);
   return new Promise<T>((resolve, reject) => {
     const onAbort = (): void => reject(signal.reason);

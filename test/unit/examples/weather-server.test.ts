@@ -7,60 +7,8 @@ import { Client, StreamableHTTPClientTransport, type CallToolResult } from "@mod
 import { createMcpHandler, type McpHttpHandler } from "@modelcontextprotocol/server";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { buildWeatherServer, createWeatherServerFactory } from "../../../examples/lib/weather-server.ts";
-import { FAKE_FORECAST_PATH, startFakeNws, type FakeNws } from "../../fixtures/fake-nws.ts";
+import { CA_ALERTS_TEXT, FAKE_FORECAST_PATH, FORECAST_TEXT, startFakeNws, type FakeNws } from "../../fixtures/fake-nws.ts";
 
-const CA_ALERTS_TEXT = `
-Event: Wind Advisory
-Area: San Francisco Bay Shoreline; Coastal North Bay
-Severity: Moderate
-Description: * WHAT...Northwest winds 20 to 30 mph with gusts up to 50 mph.
-
-* WHERE...San Francisco Bay Shoreline.
-Instructions: Use extra caution when driving, especially if operating a high profile vehicle.
-
----
-
-Event: Air Quality Alert
-Area: Mojave Desert
-Severity: Minor
-Description: The Mojave Desert AQMD has issued an air quality alert.
-Instructions: No specific instructions provided
-`;
-
-const FORECAST_TEXT = `
-Tonight:
-Temperature: 52°F
-Wind: 5 to 10 mph W
-Forecast: Mostly clear, with a low around 52. West wind 5 to 10 mph.
-
----
-
-Tuesday:
-Temperature: 66°F
-Wind: 10 to 15 mph NW
-Forecast: Sunny, with a high near 66. Northwest wind 10 to 15 mph.
-
----
-
-Tuesday Night:
-Temperature: 50°F
-Wind: 5 mph NW
-Forecast: Clear, with a low around 50.
-
----
-
-Wednesday:
-Temperature: 68°F
-Wind: 5 to 10 mph N
-Forecast: Sunny, with a high near 68.
-
----
-
-Wednesday Night:
-Temperature: 51°F
-Wind: 5 mph NE
-Forecast: Partly cloudy, with a low around 51.
-`;
 
 let fake: FakeNws;
 const open: Array<{ client: Client; handler: McpHttpHandler }> = [];
