@@ -175,13 +175,7 @@ export class DeploymentRouter {
   async call(method: string, args: unknown[], options: RouteOptions = {}): Promise<unknown> {
     const deadline = deadlineOf(options);
     for (let attempt = 0; ; attempt++) {
-      const lease = await this.#acquire(options, deadline);
-      if (!lease.slot.live && options.replicaId === undefined) {
-        // It left the set (died, draining) between the pick and now: never reached it, go again.
-        lease.release();
-        attempt--;
-        continue;
-      }
+      const lease = await this.#acquireLive(options, deadline);
       try {
         return await lease.slot.replica.call(method, args, sendOptions(options, deadline));
       } catch (err) {
@@ -213,12 +207,7 @@ export class DeploymentRouter {
   async openStream(method: string, args: unknown[], options: RouteOptions = {}): Promise<OpenedStream> {
     const deadline = deadlineOf(options);
     for (let attempt = 0; ; attempt++) {
-      const lease = await this.#acquire(options, deadline);
-      if (!lease.slot.live && options.replicaId === undefined) {
-        lease.release();
-        attempt--;
-        continue;
-      }
+      const lease = await this.#acquireLive(options, deadline);
       let iterator: AsyncIterator<unknown> | undefined;
       let first: IteratorResult<unknown>;
       try {
@@ -237,6 +226,19 @@ export class DeploymentRouter {
         return { replicaId: lease.slot.replica.id, first, rest: emptyIterable() };
       }
       return { replicaId: lease.slot.replica.id, first, rest: releasingIterable(iterator, lease) };
+    }
+  }
+
+  /**
+   * A lease on a replica still in the set. One that left it (died, draining) between the pick and
+   * now was never reached, so pick again; that costs no busy retry. A pinned call keeps its replica
+   * and lets the replica itself answer.
+   */
+  async #acquireLive(options: RouteOptions, deadline: number | undefined): Promise<Lease> {
+    for (;;) {
+      const lease = await this.#acquire(options, deadline);
+      if (lease.slot.live || options.replicaId !== undefined) return lease;
+      lease.release();
     }
   }
 
