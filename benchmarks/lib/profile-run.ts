@@ -1,8 +1,11 @@
-// Profiles the request hot path: starts the bench app (lib/fixtures/bench-app.ts) under
-// `node --cpu-prof`, drives `tools/call` of its zero-sleep tool with autocannon, stops it, and
-// prints where the CPU went per thread (start-up left out), plus CPU per request.
+// Profiles the request hot path: starts a stingray app under `node --cpu-prof`, drives one
+// `tools/call` with autocannon, stops it, and prints where the CPU went per thread (start-up left
+// out), plus CPU per request. --app bench (default): lib/fixtures/bench-app.ts and its zero-sleep
+// tool (a raw-shape schema, so zod compiles it per request); --app throughput: the mcp-throughput
+// benchmark's server and its get_forecast tool (hoisted schema), i.e. what that benchmark measures.
 //
-//   npx tsx benchmarks/lib/profile-run.ts [--seconds 10] [--connections 16] [--replicas 1] [--era legacy|modern]
+//   npx tsx benchmarks/lib/profile-run.ts [--app bench|throughput] [--seconds 10] [--connections 16]
+//       [--replicas 1] [--era legacy|modern]
 //   (profiles stay in /tmp/stingray-prof-<time>/ for Chrome DevTools or speedscope)
 
 import { mkdirSync, readdirSync, readFileSync } from "node:fs";
@@ -12,6 +15,7 @@ import { summarizeProfile, type CpuProfile } from "./cpuprofile.ts";
 import { closedLoop } from "./load.ts";
 import { callToolRaw, toolCallRequest, toolResultText, type McpEra } from "./mcp.ts";
 import { freePort, spawnServer, waitFor } from "./process.ts";
+import { EXPECTED_TEXT, TOOL_ARGS, TOOL_NAME } from "../mcp-throughput/tool.ts";
 
 const { values } = parseArgs({
   options: {
@@ -19,10 +23,16 @@ const { values } = parseArgs({
     connections: { type: "string", default: "16" },
     replicas: { type: "string", default: "1" },
     era: { type: "string", default: "legacy" },
+    app: { type: "string", default: "bench" },
     top: { type: "string", default: "15" },
   },
 });
 const seconds = Number(values.seconds);
+if (values.app !== "bench" && values.app !== "throughput") throw new Error(`--app: bench or throughput, got ${values.app}`);
+const target =
+  values.app === "bench"
+    ? { script: "benchmarks/lib/fixtures/bench-app.ts", tool: "sleep", args: { ms: 0 }, expected: "slept 0" }
+    : { script: "benchmarks/mcp-throughput/stingray-server.ts", tool: TOOL_NAME, args: TOOL_ARGS, expected: EXPECTED_TEXT };
 const dir = `/tmp/stingray-prof-${Date.now()}`;
 mkdirSync(dir, { recursive: true });
 const port = await freePort();
@@ -30,7 +40,7 @@ const url = `http://127.0.0.1:${port}/mcp`;
 const spawnedAt = performance.now();
 const server = spawnServer(
   process.execPath,
-  ["--cpu-prof", `--cpu-prof-dir=${dir}`, "--import", "tsx", "benchmarks/lib/fixtures/bench-app.ts"],
+  ["--cpu-prof", `--cpu-prof-dir=${dir}`, "--import", "tsx", target.script],
   { ...process.env, PORT: String(port), BENCH_REPLICAS: values.replicas, BENCH_MAX_ONGOING: "64", BENCH_MAX_QUEUED: "-1" },
 );
 const era = values.era as McpEra;
@@ -38,14 +48,14 @@ await waitFor(
   "bench app",
   async () => {
     try {
-      return toolResultText(await callToolRaw(url, "sleep", { ms: 0 }, { era })) === "slept 0";
+      return toolResultText(await callToolRaw(url, target.tool, target.args, { era })) === target.expected;
     } catch {
       return undefined;
     }
   },
   { timeoutMs: 60_000, abortIf: () => (server.exited() ? server.output() : undefined) },
 );
-const req = toolCallRequest("sleep", { ms: 0 }, { era });
+const req = toolCallRequest(target.tool, target.args, { era });
 await closedLoop({ url, ...req, connections: Number(values.connections), durationS: 2 }); // warm-up: JIT, pools
 const loadFromMs = performance.now() - spawnedAt;
 const load = await closedLoop({ url, ...req, connections: Number(values.connections), durationS: seconds });

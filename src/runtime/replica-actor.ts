@@ -333,7 +333,7 @@ export class PiscinaReplicaActor implements ReplicaActor {
         const pending = this.#finish(msg.id);
         if (!pending || pending.detached) return;
         const err = deserializeError(msg.error);
-        if (pending.receiver) pending.receiver.fail(err);
+        if (pending.receiver) pending.receiver.failAfterQueued(err);
         else pending.reject!(err);
         return;
       }

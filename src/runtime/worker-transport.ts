@@ -121,7 +121,7 @@ export class WorkerCallTransport implements CallTransport {
         if (stream) {
           this.#streams.delete(msg.id);
           stream.detach();
-          stream.receiver.fail(err);
+          stream.receiver.failAfterQueued(err);
         }
         return;
       }

@@ -24,6 +24,13 @@ class FakeUpcallTransport implements CallTransport {
         return { timeoutMs: options?.timeoutMs, hasSignal: options?.signal instanceof AbortSignal };
       case "slow":
         return new Promise((_, reject) => {
+          // Like the router: a call whose signal is already aborted fails at once. (A cancel can
+          // reach the main thread in the same batch as the upcall it cancels.)
+          if (options?.signal?.aborted) {
+            this.events.push("slow:aborted");
+            reject(new CancelledError());
+            return;
+          }
           options?.signal?.addEventListener("abort", () => {
             this.events.push("slow:aborted");
             reject(new CancelledError());
@@ -106,8 +113,10 @@ describe("upcalls (handle calls made inside a replica)", () => {
   it("cancelling the outer call cancels the upcall it made", async () => {
     upcall.events.length = 0;
     const controller = new AbortController();
+    const before = upcall.targets.length;
     const outer = rejection(actor.call("slow", [], { signal: controller.signal }));
-    await waitFor(() => upcall.targets.length > 0 && actor.ongoing === 1);
+    // The upcall reached the main thread (earlier tests left targets behind: count new ones).
+    await waitFor(() => upcall.targets.length > before && actor.ongoing === 1);
     controller.abort();
     expect((await outer).code).toBe(ErrorCode.CANCELLED);
     await waitFor(() => upcall.events.includes("slow:aborted"), 10_000, "the upcall to be aborted");

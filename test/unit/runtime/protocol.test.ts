@@ -66,6 +66,25 @@ describe("StreamReceiver", () => {
     expect(await r.next()).toEqual({ value: undefined, done: true });
   });
 
+  it("failAfterQueued delivers the queued items first, then rejects once", async () => {
+    const { r } = receiver();
+    r.push(1);
+    r.push(2);
+    r.failAfterQueued(new Error("producer threw"));
+    r.push(3); // nothing is taken after the failure
+    expect(await r.next()).toEqual({ value: 1, done: false });
+    expect(await r.next()).toEqual({ value: 2, done: false });
+    await expect(r.next()).rejects.toThrow("producer threw");
+    expect(await r.next()).toEqual({ value: undefined, done: true });
+  });
+
+  it("failAfterQueued rejects a waiting next()", async () => {
+    const { r } = receiver();
+    const pending = r.next();
+    r.failAfterQueued(new Error("died"));
+    await expect(pending).rejects.toThrow("died");
+  });
+
   it("fail rejects a waiting next()", async () => {
     const { r } = receiver();
     const pending = r.next();
@@ -147,13 +166,30 @@ describe("StreamCredit", () => {
 describe("PortWriter", () => {
   type Msg = { type: string; id: number; value?: unknown };
 
-  it("posts a lone message as is, on the next microtask", async () => {
+  it("posts a lone message as is, at the end of the event-loop turn", async () => {
     const sink = new FakeSink();
     const writer = new PortWriter<Msg>(sink, () => {});
     writer.send({ type: "result", id: 1, value: "a" });
     expect(sink.posted).toEqual([]);
-    await Promise.resolve();
+    await new Promise<void>((r) => setImmediate(r));
     expect(sink.posted).toEqual([{ type: "result", id: 1, value: "a" }]);
+  });
+
+  it("keeps messages sent across promise jobs of one turn in one batch (an item and its stream's end)", async () => {
+    const sink = new FakeSink();
+    const writer = new PortWriter<Msg>(sink, () => {});
+    async function* produce() {
+      yield 1;
+    }
+    const it = produce();
+    const first = await it.next();
+    writer.send({ type: "item", id: 1, value: first.value });
+    // An async generator's return settles several promise jobs later: still the same turn.
+    expect((await it.next()).done).toBe(true);
+    writer.send({ type: "end", id: 1 });
+    expect(sink.posted).toEqual([]);
+    await new Promise<void>((r) => setImmediate(r));
+    expect(sink.posted).toEqual([{ type: "batch", messages: [{ type: "item", id: 1, value: 1 }, { type: "end", id: 1 }] }]);
   });
 
   it("coalesces messages of one checkpoint into one batch, in order", async () => {
