@@ -1,6 +1,7 @@
 // Reads a request body into memory under a byte limit. The proxy buffers bodies (they are bounded,
 // and MCP routing needs the parsed message); a declared Content-Length over the limit is refused
-// before reading anything, and a body that grows past it stops being kept at once.
+// before reading anything, and a body that grows past it stops being kept at once. A body that
+// arrived whole with its headers (the usual MCP request) is taken in one read.
 
 import type { IncomingMessage } from "node:http";
 
@@ -9,6 +10,25 @@ export type BodyResult = { ok: true; body: Buffer } | { ok: false; reason: "too-
 export function readBody(req: IncomingMessage, limitBytes: number): Promise<BodyResult> {
   const declared = req.headers["content-length"];
   if (declared !== undefined && Number(declared) > limitBytes) return Promise.resolve({ ok: false, reason: "too-large" });
+  // The request event fires from the HTTP parser before it parses the body bytes that came in the
+  // same packet; one microtask later that parse is done. A small body is then complete and
+  // buffered in the request stream: take it in one read() instead of listening for data/end.
+  return Promise.resolve().then(() => readBuffered(req, limitBytes) ?? readStreaming(req, limitBytes));
+}
+
+/** The whole body when it is already buffered (complete, or all the bytes Content-Length named). */
+function readBuffered(req: IncomingMessage, limitBytes: number): BodyResult | undefined {
+  if (req.readableFlowing === true || req.readableEnded) return undefined;
+  const declared = req.headers["content-length"];
+  const whole = req.complete || (declared !== undefined && req.readableLength === Number(declared));
+  if (!whole) return undefined;
+  const chunk = req.read() as Buffer | null;
+  const body = chunk ?? Buffer.alloc(0);
+  if (body.length > limitBytes) return { ok: false, reason: "too-large" };
+  return { ok: true, body };
+}
+
+function readStreaming(req: IncomingMessage, limitBytes: number): Promise<BodyResult> {
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let size = 0;

@@ -222,7 +222,7 @@ class HttpProxy implements Proxy {
       method: req.method ?? "GET",
       url: `${originOf(req)}${req.url ?? "/"}`,
       headers: forwardedHeaders(req, requestId, compiled.auth !== undefined),
-      body: body === null ? null : new Uint8Array(body.buffer, body.byteOffset, body.byteLength),
+      body: body === null ? null : exactBytes(body),
       ...(identity ? { auth: identity } : {}),
       requestId,
     });
@@ -355,6 +355,17 @@ function forwardedHeaders(req: IncomingMessage, requestId: string, dropAuthoriza
   }
   out.push(["x-request-id", requestId]);
   return out;
+}
+
+/**
+ * The body as a Uint8Array over exactly its bytes. Cloning a view to the replica copies its whole
+ * ArrayBuffer, and a small Buffer often sits in Node's shared 8 KiB pool: copy those few bytes out.
+ */
+function exactBytes(body: Buffer): Uint8Array {
+  if (body.byteOffset === 0 && body.byteLength === body.buffer.byteLength) {
+    return new Uint8Array(body.buffer, 0, body.byteLength);
+  }
+  return new Uint8Array(body);
 }
 
 function errorSummary(err: unknown): { name: string; message: string } {

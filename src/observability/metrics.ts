@@ -76,6 +76,19 @@ const LATENCY_BUCKETS_S = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0
 // tracked in memory so a hostile client cannot grow the process without bound.
 const MAX_LABEL_LENGTH = 100;
 const MAX_TRACKED_APPS = 200;
+// Tool names and MCP methods are whatever a client sent (an unknown tool still counts as a
+// request): past this many distinct request series, new (method, tool) pairs are counted under
+// OTHER_LABEL, so /metrics and the process stay bounded.
+const MAX_REQUEST_SERIES = 1000;
+const OTHER_LABEL = "other";
+
+type RequestLabels = { app: string; deployment: string; route: string; mcp_method: string; tool: string };
+
+interface RequestSeries {
+  labels: RequestLabels;
+  latency: { observe(value: number): void };
+  byStatus: Map<string, { inc(value?: number): void }>;
+}
 
 function label(value: string | number | undefined): string {
   if (value === undefined) return "";
@@ -105,6 +118,8 @@ export class RuntimeMetrics {
   readonly #errors: RingBuffer<ErrorRecord>;
   readonly #windowOptions: { windowS?: number; bucketS?: number; clock?: () => number };
   readonly #clock: () => number;
+  /** Cached request-metric children by label set (see #requestSeries). */
+  readonly #series = new Map<string, RequestSeries>();
   /** Restart totals last seen in a snapshot, so `observeStatus` adds only the difference. */
   readonly #restartsSeen = new Map<string, number>();
 
@@ -163,10 +178,16 @@ export class RuntimeMetrics {
 
   recordRequest(event: RequestEvent): void {
     const base = { app: label(event.app), deployment: label(event.deployment), route: label(event.route) };
-    const mcp = { mcp_method: label(event.mcpMethod), tool: label(event.tool) };
     const latencyMs = Number.isFinite(event.latencyMs) && event.latencyMs >= 0 ? event.latencyMs : 0;
-    this.#requests.inc({ ...base, ...mcp, status: label(event.status) });
-    this.#latency.observe({ ...base, ...mcp }, latencyMs / 1000);
+    const series = this.#requestSeries(base, label(event.mcpMethod), label(event.tool));
+    const status = label(event.status);
+    let counter = series.byStatus.get(status);
+    if (!counter) {
+      counter = this.#requests.labels({ ...series.labels, status });
+      series.byStatus.set(status, counter);
+    }
+    counter.inc();
+    series.latency.observe(latencyMs / 1000);
     const failed = event.error !== undefined || isErrorStatus(event.status);
     this.#window.record(latencyMs, failed);
     this.#appWindow(base.app)?.record(latencyMs, failed);
@@ -182,6 +203,31 @@ export class RuntimeMetrics {
         message: event.error ?? `HTTP ${event.status}`,
       });
     }
+  }
+
+  /**
+   * The prom-client children of one (app, deployment, route, method, tool) series, cached: a
+   * labelled observe() validates and hashes its labels on every call, the child does it once
+   * (per-request cost on the proxy thread).
+   */
+  #requestSeries(base: { app: string; deployment: string; route: string }, mcpMethod: string, tool: string): RequestSeries {
+    const key = `${base.app}\u0000${base.deployment}\u0000${base.route}\u0000${mcpMethod}\u0000${tool}`;
+    const found = this.#series.get(key);
+    if (found) return found;
+    if (this.#series.size >= MAX_REQUEST_SERIES) {
+      if (mcpMethod === OTHER_LABEL && tool === OTHER_LABEL) {
+        // Even the fallback series is new here: create it without caching (rare: a flood of apps).
+        return this.#newSeries({ ...base, mcp_method: OTHER_LABEL, tool: OTHER_LABEL });
+      }
+      return this.#requestSeries(base, OTHER_LABEL, OTHER_LABEL);
+    }
+    const series = this.#newSeries({ ...base, mcp_method: mcpMethod, tool });
+    this.#series.set(key, series);
+    return series;
+  }
+
+  #newSeries(labels: RequestSeries["labels"]): RequestSeries {
+    return { labels, latency: this.#latency.labels(labels), byStatus: new Map() };
   }
 
   /** Sets the replica-count gauge for every known state (states not given are set to zero). */

@@ -127,6 +127,22 @@ describe("RuntimeMetrics", () => {
     expect(text).toContain(`tool="${"x".repeat(100)}"`);
     expect(text).not.toContain("x".repeat(101));
   });
+
+  it("folds client-chosen tool names past 1000 series into tool=\"other\", still counting every request", async () => {
+    const m = new RuntimeMetrics({ defaultMetrics: false });
+    const base = { app: "a", deployment: "d", route: "/" };
+    for (let i = 0; i < 1200; i++) {
+      m.recordRequest({ ...base, status: 200, latencyMs: 1, mcpMethod: "tools/call", tool: `t${i}` });
+    }
+    m.recordRequest({ ...base, status: 404, latencyMs: 1, mcpMethod: "tools/call", tool: "t5" }); // a known series
+    const text = await m.metricsText();
+    const counted = text.split("\n").filter((l) => l.startsWith("stingray_requests_total{"));
+    expect(counted).toHaveLength(1000 + 1 + 1); // 1000 distinct tools, other, t5's 404
+    expect(sample(text, "stingray_requests_total", { ...base, mcp_method: "other", tool: "other", status: "200" })).toBe(200);
+    expect(sample(text, "stingray_requests_total", { ...base, mcp_method: "tools/call", tool: "t999", status: "200" })).toBe(1);
+    expect(sample(text, "stingray_requests_total", { ...base, mcp_method: "tools/call", tool: "t5", status: "404" })).toBe(1);
+    expect(sample(text, "stingray_request_duration_seconds_count", { ...base, mcp_method: "other", tool: "other" })).toBe(200);
+  });
 });
 
 describe("isErrorStatus", () => {
