@@ -26,8 +26,9 @@ const EXTRA_LEVELS = (process.env.BENCH_EXTRA_CONCURRENCY ?? "64").split(",").fi
 if (EXTRA_LEVELS.some((c) => !Number.isInteger(c) || c < 1)) {
   throw new Error(`BENCH_EXTRA_CONCURRENCY: comma-separated positive integers, got ${JSON.stringify(process.env.BENCH_EXTRA_CONCURRENCY)}`);
 }
-// Two full rounds keep the whole suite under 5 minutes on 2 cores (npm run bench).
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? (QUICK ? 1 : 2));
+// Three full rounds (a median that one noisy round cannot move) keep the whole suite under 5
+// minutes on 2 cores (npm run bench).
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? (QUICK ? 1 : 3));
 const EXTRA_S = QUICK ? 2 : 3;
 const WARMUP_S = QUICK ? 1 : 2;
 const LATENCY_S = QUICK ? 2 : 3;
