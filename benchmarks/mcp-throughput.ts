@@ -12,6 +12,7 @@
 //   npx tsx benchmarks/mcp-throughput.ts     BENCH_QUICK=1 short run; BENCH_ERA=modern|legacy
 
 import { cpus } from "node:os";
+import { Budget } from "./lib/budget.ts";
 import { closedLoop, type LoadSummary } from "./lib/load.ts";
 import { callToolRaw, toolCallRequest, type McpEra } from "./lib/mcp.ts";
 import { freePort, spawnServer, tsxCommand, waitFor, type ServerProcess } from "./lib/process.ts";
@@ -112,7 +113,13 @@ started.forEach((r, i) => {
 });
 try {
   for (const r of running) await load(r.url, CONCURRENCY, WARMUP_S);
+  const budget = Budget.fromEnv();
+  const roundMs = running.length * (LATENCY_S + THROUGHPUT_S + EXTRA_S * EXTRA_LEVELS.length + 1) * 1000;
   for (let round = 1; round <= ROUNDS; round++) {
+    if (round > 1 && !budget.allows(roundMs)) {
+      notes.push(`${round - 1} of ${ROUNDS} rounds: the next did not fit the time budget`);
+      break;
+    }
     for (const r of running) {
       const latency = await load(r.url, 1, LATENCY_S);
       const throughput = await load(r.url, CONCURRENCY, THROUGHPUT_S);
