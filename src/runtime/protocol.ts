@@ -13,8 +13,8 @@
 // parsed in one poll), results or stream items crosses the thread boundary in one wake-up, and a
 // stream that ends in the turn it produced its last item sends item and end together. (A
 // microtask flush split those: an async generator's return takes several promise jobs, so the end
-// left in a second post and woke the other thread again — measured on the MCP path: one post per
-// request instead of two, c=16 throughput 1.4-1.6x what the microtask flush gave.)
+// left in a second post and woke the other thread again. On the MCP path that was two posts per
+// request instead of one; benchmarks/README.md has the before/after.)
 //
 // This module is imported on both sides of the port; it holds no thread-specific state.
 
@@ -100,8 +100,9 @@ export interface MessageSink {
 
 /**
  * Posts messages on a port, coalescing those sent in the same event-loop turn into one `batch`
- * message (flushed from setImmediate). A message that cannot be cloned is handed to `onUnclonable` (the others in its
- * batch are still delivered, in order), so each side can turn it into an error for its call.
+ * message (flushed from setImmediate). A message that cannot be cloned is handed to
+ * `onUnclonable` (the others in its batch are still delivered, in order), so each side can turn
+ * it into an error for its call.
  */
 export class PortWriter<M extends { type: string }> {
   readonly #sink: MessageSink;
