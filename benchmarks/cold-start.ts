@@ -13,8 +13,8 @@
 import { existsSync } from "node:fs";
 import { startFakeNws, type FakeNws } from "../test/fixtures/fake-nws.ts";
 import { Budget } from "./lib/budget.ts";
-import { callToolRaw, toolResultText } from "./lib/mcp.ts";
-import { freePort, rssMiB, sleep, spawnServer, tsxCommand, waitFor, type ServerProcess } from "./lib/process.ts";
+import { waitForToolAnswer } from "./lib/mcp.ts";
+import { freePort, rssMiB, sleep, spawnServer, tsxCommand, type ServerProcess } from "./lib/process.ts";
 import { emitResultAndExit, isQuick, row, type BenchRow } from "./lib/report.ts";
 import { median } from "./lib/stats.ts";
 
@@ -42,16 +42,10 @@ async function startAndCall(file: string, args: string[], nws: FakeNws, extraEnv
   const t0 = performance.now();
   const server = spawnServer(file, args, { ...process.env, ...extraEnv, PORT: String(port), NWS_API_BASE: nws.baseUrl, NWS_TIMEOUT_MS: "5000" });
   try {
-    await waitFor(
+    await waitForToolAnswer(
       `${args.join(" ")} answering tools/call`,
-      async () => {
-        try {
-          const text = toolResultText(await callToolRaw(url, "get_alerts", { state: "CA" }, { signal: AbortSignal.timeout(5000) }));
-          return text?.startsWith(EXPECTED_PREFIX) ? true : undefined;
-        } catch {
-          return undefined; // not listening yet
-        }
-      },
+      url,
+      { tool: "get_alerts", args: { state: "CA" }, accept: (text) => text.startsWith(EXPECTED_PREFIX), callTimeoutMs: 5000 },
       { timeoutMs: Math.min(START_TIMEOUT_MS, budget.remainingMs()), intervalMs: 20, abortIf: () => (server.exited() ? `exited early:\n${server.output()}` : undefined) },
     );
   } catch (err) {

@@ -14,8 +14,8 @@
 import { cpus } from "node:os";
 import { Budget } from "./lib/budget.ts";
 import { closedLoop, type LoadSummary } from "./lib/load.ts";
-import { callToolRaw, toolCallRequest, type McpEra } from "./lib/mcp.ts";
-import { freePort, spawnServer, tsxCommand, waitFor, type ServerProcess } from "./lib/process.ts";
+import { toolCallRequest, waitForToolAnswer, type McpEra } from "./lib/mcp.ts";
+import { freePort, spawnServer, tsxCommand, type ServerProcess } from "./lib/process.ts";
 import { emitResultAndExit, isQuick, row, type BenchRow } from "./lib/report.ts";
 import { median } from "./lib/stats.ts";
 import { EXPECTED_TEXT, TOOL_ARGS, TOOL_NAME } from "./mcp-throughput/tool.ts";
@@ -65,16 +65,10 @@ async function start(target: Target): Promise<Running> {
   const server = spawnServer(file, args, { ...process.env, ...target.env, PORT: String(port) });
   try {
     // Ready = a real tools/call answers with the expected text (not just a listening socket).
-    await waitFor(
+    await waitForToolAnswer(
       `${target.name} answering tools/call`,
-      async () => {
-        try {
-          const out = await callToolRaw(url, TOOL_NAME, TOOL_ARGS, { era: ERA });
-          return out.status === 200 && out.message?.result?.content?.[0]?.text === EXPECTED_TEXT;
-        } catch {
-          return false;
-        }
-      },
+      url,
+      { tool: TOOL_NAME, args: TOOL_ARGS, accept: (text) => text === EXPECTED_TEXT, era: ERA },
       { timeoutMs: 60_000, intervalMs: 100, abortIf: () => (server.exited() ? `exited:\n${server.output()}` : undefined) },
     );
   } catch (err) {

@@ -12,9 +12,9 @@
 //   npx tsx benchmarks/overload.ts          BENCH_QUICK=1 for a short run
 
 import { closedLoop } from "./lib/load.ts";
-import { callToolRaw, toolCallRequest, toolResultText } from "./lib/mcp.ts";
+import { toolCallRequest, waitForToolAnswer } from "./lib/mcp.ts";
 import { openLoop, type OpenLoopResult } from "./lib/open-loop.ts";
-import { freePort, rssMiB, sleep, spawnServer, tsxCommand, waitFor } from "./lib/process.ts";
+import { freePort, rssMiB, sleep, spawnServer, tsxCommand } from "./lib/process.ts";
 import { emitResultAndExit, isQuick, row, type BenchRow } from "./lib/report.ts";
 import { percentile } from "./lib/stats.ts";
 
@@ -85,15 +85,10 @@ async function main(): Promise<void> {
     BENCH_MAX_QUEUED: String(MAX_QUEUED),
   });
   try {
-    await waitFor(
+    await waitForToolAnswer(
       "bench app answering the sleep tool",
-      async () => {
-        try {
-          return toolResultText(await callToolRaw(url, "sleep", { ms: SLEEP_MS })) === `slept ${SLEEP_MS}`;
-        } catch {
-          return undefined;
-        }
-      },
+      url,
+      { tool: "sleep", args: { ms: SLEEP_MS }, accept: (text) => text === `slept ${SLEEP_MS}` },
       { timeoutMs: 30_000, intervalMs: 50, abortIf: () => (server.exited() ? `exited early:\n${server.output()}` : undefined) },
     );
     const req = toolCallRequest("sleep", { ms: SLEEP_MS });

@@ -4,6 +4,8 @@
 // protocol-version header; 2026-07-28 needs `_meta` in params plus Mcp-Method/Mcp-Name headers
 // that match the body.
 
+import { waitFor } from "./process.ts";
+
 export type McpEra = "legacy" | "modern";
 
 export const LEGACY_VERSION = "2025-11-25";
@@ -88,4 +90,29 @@ export function toolResultText(outcome: ToolCallOutcome): string | undefined {
   if (!result || result.isError) return undefined;
   const block = result.content?.[0];
   return block?.type === "text" ? block.text : undefined;
+}
+
+/**
+ * Polls until `url` answers a tools/call of `call.tool` with a text `call.accept` takes (ready
+ * means a real answer, not just a listening socket); connection errors count as "not yet".
+ */
+export function waitForToolAnswer(
+  what: string,
+  url: string,
+  call: { tool: string; args: Record<string, unknown>; accept: (text: string) => boolean; era?: McpEra; callTimeoutMs?: number },
+  options: { timeoutMs: number; intervalMs?: number; abortIf?: () => string | undefined },
+): Promise<true> {
+  return waitFor(
+    what,
+    async () => {
+      try {
+        const signal = call.callTimeoutMs === undefined ? undefined : AbortSignal.timeout(call.callTimeoutMs);
+        const text = toolResultText(await callToolRaw(url, call.tool, call.args, { era: call.era, signal }));
+        return text !== undefined && call.accept(text);
+      } catch {
+        return false;
+      }
+    },
+    options,
+  );
 }

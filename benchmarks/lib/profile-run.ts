@@ -13,8 +13,8 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { summarizeProfile, type CpuProfile } from "./cpuprofile.ts";
 import { closedLoop } from "./load.ts";
-import { callToolRaw, toolCallRequest, toolResultText, type McpEra } from "./mcp.ts";
-import { freePort, spawnServer, waitFor } from "./process.ts";
+import { toolCallRequest, waitForToolAnswer, type McpEra } from "./mcp.ts";
+import { freePort, spawnServer } from "./process.ts";
 import { EXPECTED_TEXT, TOOL_ARGS, TOOL_NAME } from "../mcp-throughput/tool.ts";
 
 const { values } = parseArgs({
@@ -44,15 +44,10 @@ const server = spawnServer(
   { ...process.env, PORT: String(port), BENCH_REPLICAS: values.replicas, BENCH_MAX_ONGOING: "64", BENCH_MAX_QUEUED: "-1" },
 );
 const era = values.era as McpEra;
-await waitFor(
+await waitForToolAnswer(
   "bench app",
-  async () => {
-    try {
-      return toolResultText(await callToolRaw(url, target.tool, target.args, { era })) === target.expected;
-    } catch {
-      return undefined;
-    }
-  },
+  url,
+  { tool: target.tool, args: target.args, accept: (text) => text === target.expected, era },
   { timeoutMs: 60_000, abortIf: () => (server.exited() ? server.output() : undefined) },
 );
 const req = toolCallRequest(target.tool, target.args, { era });

@@ -16,8 +16,8 @@
 import { readdir, readFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
 import { closedLoop } from "./load.ts";
-import { callToolRaw, toolCallRequest } from "./mcp.ts";
-import { freePort, spawnServer, tsxCommand, waitFor } from "./process.ts";
+import { toolCallRequest, waitForToolAnswer } from "./mcp.ts";
+import { freePort, spawnServer, tsxCommand } from "./process.ts";
 import { EXPECTED_TEXT, TOOL_ARGS, TOOL_NAME } from "../mcp-throughput/tool.ts";
 
 const { values } = parseArgs({
@@ -50,15 +50,10 @@ const url = `http://127.0.0.1:${port}/mcp`;
 const { file, args } = tsxCommand(script);
 const server = spawnServer(file, args, { ...process.env, PORT: String(port), BENCH_REPLICAS: values.replicas, STINGRAY_LOG_LEVEL: "warn" });
 try {
-  await waitFor(
+  await waitForToolAnswer(
     "server",
-    async () => {
-      try {
-        return (await callToolRaw(url, TOOL_NAME, TOOL_ARGS, { era: "modern" })).message?.result?.content?.[0]?.text === EXPECTED_TEXT;
-      } catch {
-        return false;
-      }
-    },
+    url,
+    { tool: TOOL_NAME, args: TOOL_ARGS, accept: (text) => text === EXPECTED_TEXT, era: "modern" },
     { timeoutMs: 60_000, abortIf: () => (server.exited() ? server.output() : undefined) },
   );
   const req = toolCallRequest(TOOL_NAME, TOOL_ARGS, { era: "modern" });
