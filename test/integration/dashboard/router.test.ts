@@ -39,7 +39,11 @@ describe("observability router", () => {
   });
 
   it("serves the status snapshot and the timeseries as JSON", async () => {
-    rt = await startFakeRuntime();
+    // A frozen clock in the middle of a 5 s bucket: the request and the snapshot read below share
+    // that bucket however long the fetches take on a busy machine (a real clock could cross into
+    // the next bucket between the two, leaving the last bucket empty).
+    const now = Math.floor(Date.now() / 5000) * 5000 + 2500;
+    rt = await startFakeRuntime({ metrics: { clock: () => now } });
     rt.metrics.recordRequest({ app: "weather", deployment: "WeatherMCP", route: "/weather", status: 502, latencyMs: 3, requestId: "abc" });
     const status = await (await fetch(`${rt.url}/-/api/status`)).json();
     expect(status).toEqual(JSON.parse(JSON.stringify(rt.snapshot)));
