@@ -33,7 +33,7 @@ if (values.target !== "sdk" && values.target !== "stingray") throw new Error(`--
 const TICK_S = 0.01; // USER_HZ is 100 on Linux
 
 /** utime + stime, in clock ticks, of every thread of `pid`, by thread id. */
-export async function threadTicks(pid: number): Promise<Map<number, number>> {
+async function threadTicks(pid: number): Promise<Map<number, number>> {
   const out = new Map<number, number>();
   for (const tid of await readdir(`/proc/${pid}/task`)) {
     const stat = await readFile(`/proc/${pid}/task/${tid}/stat`, "utf8").catch(() => "");

@@ -11,16 +11,17 @@ export function readBody(req: IncomingMessage, limitBytes: number): Promise<Body
   const declared = req.headers["content-length"];
   if (declared !== undefined && Number(declared) > limitBytes) return Promise.resolve({ ok: false, reason: "too-large" });
   // The request event fires from the HTTP parser before it parses the body bytes that came in the
-  // same packet; one microtask later that parse is done. A small body is then complete and
-  // buffered in the request stream: take it in one read() instead of listening for data/end.
-  return Promise.resolve().then(() => readBuffered(req, limitBytes) ?? readStreaming(req, limitBytes));
+  // same packet; one microtask later those bytes sit in the request stream's buffer (`complete`
+  // may still be false). A body that is all there is taken in one read() instead of listening
+  // for data/end.
+  const declaredBytes = declared === undefined ? undefined : Number(declared);
+  return Promise.resolve().then(() => readBuffered(req, limitBytes, declaredBytes) ?? readStreaming(req, limitBytes));
 }
 
 /** The whole body when it is already buffered (complete, or all the bytes Content-Length named). */
-function readBuffered(req: IncomingMessage, limitBytes: number): BodyResult | undefined {
+function readBuffered(req: IncomingMessage, limitBytes: number, declaredBytes: number | undefined): BodyResult | undefined {
   if (req.readableFlowing === true || req.readableEnded) return undefined;
-  const declared = req.headers["content-length"];
-  const whole = req.complete || (declared !== undefined && req.readableLength === Number(declared));
+  const whole = req.complete || (declaredBytes !== undefined && req.readableLength === declaredBytes);
   if (!whole) return undefined;
   const chunk = req.read() as Buffer | null;
   const body = chunk ?? Buffer.alloc(0);
