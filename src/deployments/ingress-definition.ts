@@ -19,6 +19,12 @@ export interface IngressDefinition {
   createHandler(instance: object): FetchHandler | Promise<FetchHandler>;
   /** Options the proxy applies in the main thread (shape owned by the ingress that defines it). */
   proxyOptions: Record<string, unknown>;
+  /**
+   * The handler reads only method, URL, headers and signal before it needs the body, and never
+   * hands the Request to `fetch`/`new Request`: the replica may then build it on demand
+   * (src/ingress/lazy-request.ts). True for mcpApp; fetchApp handlers get a full Request.
+   */
+  lazyRequest?: boolean;
 }
 
 export const INGRESS = Symbol.for("stingray.ingress");

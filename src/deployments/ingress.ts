@@ -7,9 +7,9 @@
 // Also here: `fetchApp(create)`, the plain web-standard ingress (any fetch(Request) → Response).
 
 import { InvalidOptionsError } from "../errors.ts";
-import { currentCallSignal } from "../runtime/call-context.ts";
+import { currentCallScope } from "../runtime/call-context.ts";
 import { HTTP_HANDLER_METHOD, type HttpStreamItem, type SerializedHttpRequest } from "../runtime/http-message.ts";
-import { serveHttp } from "../ingress/http-bridge.ts";
+import { followSignal, serveHttp } from "../ingress/http-bridge.ts";
 import { parseFetchAppOptions, type FetchAppOptions } from "../ingress/options.ts";
 import { INGRESS, type FetchHandler, type IngressDefinition } from "./ingress-definition.ts";
 
@@ -49,7 +49,16 @@ export function installIngress(cls: AnyClass, definition: IngressDefinition): vo
   };
   const method: IngressHttpMethod = async function* (request, signal) {
     const handler = await handlerFor(this);
-    yield* serveHttp(handler, request, currentCallSignal() ?? signal);
+    const serveOptions = { lazyRequest: definition.lazyRequest === true };
+    // In a replica the call's own scope is the cancellation; an in-process caller passes a signal.
+    const scope = currentCallScope();
+    if (scope) return yield* serveHttp(handler, request, scope, serveOptions);
+    const followed = followSignal(signal);
+    try {
+      yield* serveHttp(handler, request, followed, serveOptions);
+    } finally {
+      followed.dispose();
+    }
   };
   Object.defineProperty(cls.prototype, HTTP_HANDLER_METHOD, {
     value: method,

@@ -30,6 +30,7 @@ import {
 } from "@modelcontextprotocol/server";
 import { ErrorCode } from "../errors.ts";
 import { rawBodyOf } from "../ingress/http-bridge.ts";
+import { realRequest } from "../ingress/lazy-request.ts";
 import { linkAcrossReplicas } from "../ingress/mcp/replica-events.ts";
 import { SESSION_HEADER, SessionHost } from "../ingress/mcp/session-host.ts";
 import { parseMcpAppOptions, type McpAppOptions, type McpProxyOptions } from "../ingress/options.ts";
@@ -70,6 +71,8 @@ export function mcpApp<T extends object = object>(factory: McpFactory<T>, option
   return {
     kind: "mcp",
     proxyOptions,
+    // The SDK's handler reads method, headers and signal, and gets the body parsed (parsedBodyOf).
+    lazyRequest: true,
     createHandler: (instance) => createMcpFetchHandler(factory as McpFactory, instance, proxyOptions),
   };
 }
@@ -83,7 +86,11 @@ function createMcpFetchHandler(factory: McpFactory, instance: object, o: McpProx
       era,
       auth: identityOf(authInfo),
       requestId: request?.headers.get(REQUEST_ID_HEADER) ?? undefined,
-      request,
+      // The replica builds requests on demand (lazy-request.ts); the factory is user code and may
+      // hand the request to fetch or new Request, so it gets the full one, built when first read.
+      get request() {
+        return request && realRequest(request);
+      },
       events,
     });
   const handlerOptions = {

@@ -6,6 +6,7 @@
 import { CancelledError } from "../errors.ts";
 import type { FetchHandler } from "../deployments/ingress-definition.ts";
 import type { HttpResponseHead, HttpStreamItem, SerializedHttpRequest } from "../runtime/http-message.ts";
+import { lazyRequest } from "./lazy-request.ts";
 
 const rawBodies = new WeakMap<Request, Uint8Array>();
 
@@ -17,15 +18,51 @@ export function rawBodyOf(request: Request): Uint8Array | undefined {
   return rawBodies.get(request);
 }
 
-export function toWebRequest(message: SerializedHttpRequest, signal: AbortSignal): Request {
-  const hasBody = message.body !== null && message.method !== "GET" && message.method !== "HEAD";
-  const init: RequestInit & { duplex?: "half" } = {
-    method: message.method,
-    headers: message.headers,
-    signal,
+/**
+ * How a request is cancelled: the replica's call scope (its signal is the Request's signal, so one
+ * AbortController serves the call, the Request and the handler), or `followSignal(...)`.
+ */
+export interface RequestCancellation {
+  readonly signal: AbortSignal;
+  readonly aborted: boolean;
+  abort(reason: unknown): void;
+}
+
+/** A cancellation of its own that also aborts when `signal` (an in-process caller's) does. */
+export function followSignal(signal: AbortSignal | undefined): RequestCancellation & { dispose(): void } {
+  const controller = new AbortController();
+  const onAbort = (): void => controller.abort(signal?.reason);
+  if (signal?.aborted) controller.abort(signal.reason);
+  else signal?.addEventListener("abort", onAbort, { once: true });
+  return {
+    signal: controller.signal,
+    get aborted() {
+      return controller.signal.aborted;
+    },
+    abort: (reason) => controller.abort(reason),
+    dispose: () => signal?.removeEventListener("abort", onAbort),
   };
-  if (hasBody) init.body = message.body as Uint8Array<ArrayBuffer>;
-  const request = new Request(message.url, init);
+}
+
+export interface ServeHttpOptions {
+  /**
+   * Build the Request on demand (lazy-request.ts): for handlers known to read only method, URL,
+   * headers and signal up front, like the MCP SDK's. Not for arbitrary user handlers, which may
+   * pass the Request to `fetch` or `new Request`.
+   */
+  lazyRequest?: boolean;
+}
+
+export function toWebRequest(message: SerializedHttpRequest, signal: AbortSignal, options?: ServeHttpOptions): Request {
+  const hasBody = message.body !== null && message.method !== "GET" && message.method !== "HEAD";
+  let request: Request;
+  if (options?.lazyRequest) {
+    request = lazyRequest(message.url, { method: message.method, headers: message.headers, body: message.body, signal });
+  } else {
+    const init: RequestInit & { duplex?: "half" } = { method: message.method, headers: message.headers, signal };
+    if (hasBody) init.body = message.body as Uint8Array<ArrayBuffer>;
+    request = new Request(message.url, init);
+  }
   if (hasBody) rawBodies.set(request, message.body!);
   return request;
 }
@@ -52,40 +89,36 @@ function internalErrorResponse(): Response {
 }
 
 /**
- * Runs one request through `handler` and yields its response. `callSignal` is the call's
- * cancellation (client disconnect, timeout); it aborts the Request and ends the body stream even
- * while the handler is idle between SSE events. A handler that throws answers 500 instead of
- * failing the call, so one bad request never looks like a broken replica.
+ * Runs one request through `handler` and yields its response. `cancel` is the call's cancellation
+ * (client disconnect, timeout); it aborts the Request and ends the body stream even while the
+ * handler is idle between SSE events. A handler that throws answers 500 instead of failing the
+ * call, so one bad request never looks like a broken replica.
  */
 export async function* serveHttp(
   handler: FetchHandler,
   message: SerializedHttpRequest,
-  callSignal: AbortSignal | undefined,
+  cancel: RequestCancellation,
+  options?: ServeHttpOptions,
 ): AsyncGenerator<HttpStreamItem, void, undefined> {
-  const controller = new AbortController();
+  if (cancel.aborted) return;
+  const signal = cancel.signal;
   let completed = false;
   let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
   const onAbort = (): void => {
-    controller.abort(callSignal?.reason);
-    reader?.cancel(callSignal?.reason).catch(() => {});
+    reader?.cancel(signal.reason).catch(() => {});
   };
-  if (callSignal?.aborted) return;
-  callSignal?.addEventListener("abort", onAbort, { once: true });
+  signal.addEventListener("abort", onAbort, { once: true });
   try {
-    const request = toWebRequest(message, controller.signal);
+    const request = toWebRequest(message, signal, options);
     let response: Response;
     try {
-      response = await handler(request, {
-        signal: controller.signal,
-        auth: message.auth,
-        requestId: message.requestId,
-      });
+      response = await handler(request, { signal, auth: message.auth, requestId: message.requestId });
     } catch (err) {
-      if (controller.signal.aborted) return;
+      if (signal.aborted) return;
       reportHandlerError(err);
       response = internalErrorResponse();
     }
-    if (controller.signal.aborted) {
+    if (signal.aborted) {
       await response.body?.cancel().catch(() => {});
       return;
     }
@@ -97,7 +130,7 @@ export async function* serveHttp(
       return;
     }
     reader = response.body.getReader();
-    if (controller.signal.aborted) {
+    if (signal.aborted) {
       await reader.cancel().catch(() => {});
       return;
     }
@@ -105,7 +138,7 @@ export async function* serveHttp(
       // A JSON answer is one document, useless in pieces: send it with the head (one message
       // across the thread boundary instead of three), up to a cap past which it streams.
       const first = await readUpTo(reader, INLINE_BODY_LIMIT);
-      if (controller.signal.aborted) return;
+      if (signal.aborted) return;
       if (first.bytes.byteLength > 0) head.body = first.bytes;
       if (first.done) head.complete = true;
       completed = first.done;
@@ -118,7 +151,7 @@ export async function* serveHttp(
       // and the end): wait that long so they — and the end, if it came — share the head's message.
       // Later events go out one by one as they are produced.
       const early = await readWithin(reader, STREAM_COALESCE_MS, INLINE_BODY_LIMIT);
-      if (controller.signal.aborted) return;
+      if (signal.aborted) return;
       if (early.bytes.byteLength > 0) head.body = early.bytes;
       if (early.done) head.complete = true;
       completed = early.done;
@@ -136,11 +169,11 @@ export async function* serveHttp(
       if (value.byteLength > 0) yield value;
     }
   } finally {
-    callSignal?.removeEventListener("abort", onAbort);
+    signal.removeEventListener("abort", onAbort);
     // Reached early when the consumer return()s the generator (client gone) or on error: stop the
     // handler's work. A body that ended normally needs no abort (an abort builds a DOMException
     // and wakes every listener: measurable per request).
-    if (!completed && !controller.signal.aborted) controller.abort(new CancelledError("the response is no longer read"));
+    if (!completed && !cancel.aborted) cancel.abort(new CancelledError("the response is no longer read"));
     if (!completed) reader?.cancel().catch(() => {});
   }
 }

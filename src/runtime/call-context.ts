@@ -56,3 +56,8 @@ export function runInCallScope<T>(scope: CallScope, fn: () => T): T {
 export function currentCallSignal(): AbortSignal | undefined {
   return storage().getStore()?.signal;
 }
+
+/** The scope of the replica call being served (runtime-internal: the HTTP bridge shares its signal). */
+export function currentCallScope(): CallScope | undefined {
+  return storage().getStore();
+}

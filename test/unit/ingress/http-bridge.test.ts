@@ -3,7 +3,7 @@
 
 import { describe, expect, it } from "vitest";
 import type { FetchHandler } from "../../../src/deployments/ingress-definition.ts";
-import { rawBodyOf, serveHttp } from "../../../src/ingress/http-bridge.ts";
+import { followSignal, rawBodyOf, serveHttp } from "../../../src/ingress/http-bridge.ts";
 import type { HttpResponseHead, HttpStreamItem, SerializedHttpRequest } from "../../../src/runtime/http-message.ts";
 
 const message = (over: Partial<SerializedHttpRequest> = {}): SerializedHttpRequest => ({
@@ -26,7 +26,10 @@ const text = (items: HttpStreamItem[]) =>
   items.map((i) => (i instanceof Uint8Array ? new TextDecoder().decode(i) : new TextDecoder().decode((i as HttpResponseHead).body ?? new Uint8Array()))).join("");
 
 describe("serveHttp", () => {
-  it("rebuilds the request (method, URL, headers, body bytes, auth, request id)", async () => {
+  it.each([
+    ["a full Request", false],
+    ["a lazy Request", true],
+  ])("rebuilds the request as %s (method, URL, headers, body bytes, signal, auth, request id)", async (_, lazyRequest) => {
     let seen: Record<string, unknown> = {};
     const handler: FetchHandler = async (req, ctx) => {
       seen = {
@@ -35,12 +38,14 @@ describe("serveHttp", () => {
         custom: req.headers.get("x-custom"),
         body: await req.clone().text(),
         raw: new TextDecoder().decode(rawBodyOf(req)),
+        isRequest: req instanceof Request,
+        sameSignal: req.signal === ctx.signal,
         auth: ctx.auth,
         requestId: ctx.requestId,
       };
       return new Response(null, { status: 204 });
     };
-    const items = await collect(serveHttp(handler, message(), undefined));
+    const items = await collect(serveHttp(handler, message(), followSignal(undefined), { lazyRequest }));
     expect(items).toEqual([{ status: 204, headers: [], complete: true }]);
     expect(seen).toEqual({
       method: "POST",
@@ -48,13 +53,16 @@ describe("serveHttp", () => {
       custom: "v",
       body: '{"a":1}',
       raw: '{"a":1}',
+      isRequest: true,
+      // A full Request follows the signal with one of its own; a lazy one hands it out as is.
+      sameSignal: lazyRequest,
       auth: { clientId: "alice", scopes: ["s"] },
       requestId: "r-1",
     });
   });
 
   it("sends a JSON answer inside the head, as one item", async () => {
-    const items = await collect(serveHttp(async () => Response.json({ ok: true }, { status: 201 }), message(), undefined));
+    const items = await collect(serveHttp(async () => Response.json({ ok: true }, { status: 201 }), message(), followSignal(undefined)));
     expect(items).toHaveLength(1);
     const head = items[0] as HttpResponseHead;
     expect(head.status).toBe(201);
@@ -71,7 +79,7 @@ describe("serveHttp", () => {
         c.close();
       },
     });
-    const items = await collect(serveHttp(async () => new Response(body, { headers: { "content-type": "application/json" } }), message(), undefined));
+    const items = await collect(serveHttp(async () => new Response(body, { headers: { "content-type": "application/json" } }), message(), followSignal(undefined)));
     expect(items.length).toBeGreaterThan(1);
     expect((items[0] as HttpResponseHead).complete).toBeUndefined();
     expect(text(items)).toBe(big);
@@ -89,7 +97,7 @@ describe("serveHttp", () => {
         c.close();
       },
     });
-    const items = await collect(serveHttp(async () => new Response(body, { headers: { "content-type": "text/event-stream" } }), message(), undefined));
+    const items = await collect(serveHttp(async () => new Response(body, { headers: { "content-type": "text/event-stream" } }), message(), followSignal(undefined)));
     const head = items[0] as HttpResponseHead;
     expect(new TextDecoder().decode(head.body)).toBe("data: 1\n\n");
     expect(head.complete).toBeUndefined();
@@ -98,7 +106,7 @@ describe("serveHttp", () => {
 
   it("sends a short SSE answer (one event, then the end) in the head message", async () => {
     const items = await collect(
-      serveHttp(async () => new Response("event: message\ndata: {}\n\n", { headers: { "content-type": "text/event-stream" } }), message(), undefined),
+      serveHttp(async () => new Response("event: message\ndata: {}\n\n", { headers: { "content-type": "text/event-stream" } }), message(), followSignal(undefined)),
     );
     expect(items).toHaveLength(1);
     expect((items[0] as HttpResponseHead).complete).toBe(true);
@@ -109,7 +117,7 @@ describe("serveHttp", () => {
     const items = await collect(
       serveHttp(async () => {
         throw new Error("boom");
-      }, message(), undefined),
+      }, message(), followSignal(undefined)),
     );
     const head = items[0] as HttpResponseHead;
     expect(head.status).toBe(500);
@@ -124,12 +132,33 @@ describe("serveHttp", () => {
       const body = new ReadableStream<Uint8Array>({ start(c) { c.enqueue(new TextEncoder().encode("data: x\n\n")); } });
       return new Response(body, { headers: { "content-type": "text/event-stream" } });
     };
-    const gen = serveHttp(handler, message(), call.signal);
+    const gen = serveHttp(handler, message(), followSignal(call.signal));
     const head = (await gen.next()).value as HttpResponseHead;
     expect(new TextDecoder().decode(head.body)).toBe("data: x\n\n");
     const pending = gen.next();
     call.abort();
     expect(await pending).toEqual({ done: true, value: undefined });
     expect(requestAborted).toBe(true);
+  });
+
+  it("stops the handler when the consumer stops reading: the call's cancellation is aborted", async () => {
+    const cancel = followSignal(undefined);
+    let reason: unknown;
+    const handler: FetchHandler = async (req) => {
+      req.signal.addEventListener("abort", () => (reason = req.signal.reason));
+      const body = new ReadableStream<Uint8Array>({ start(c) { c.enqueue(new TextEncoder().encode("data: x\n\n")); } });
+      return new Response(body, { headers: { "content-type": "text/event-stream" } });
+    };
+    const gen = serveHttp(handler, message(), cancel, { lazyRequest: true });
+    await gen.next();
+    await gen.return(undefined);
+    expect(cancel.aborted).toBe(true);
+    expect((reason as Error).name).toBe("CancelledError");
+  });
+
+  it("does not abort a call whose response was read to the end", async () => {
+    const cancel = followSignal(undefined);
+    await collect(serveHttp(async () => Response.json({ ok: true }), message(), cancel, { lazyRequest: true }));
+    expect(cancel.aborted).toBe(false);
   });
 });
