@@ -31,6 +31,7 @@ import {
 import { ErrorCode } from "../errors.ts";
 import { rawBodyOf } from "../ingress/http-bridge.ts";
 import { realRequest } from "../ingress/lazy-request.ts";
+import { installLightResponse } from "../ingress/light-response.ts";
 import { linkAcrossReplicas } from "../ingress/mcp/replica-events.ts";
 import { SESSION_HEADER, SessionHost } from "../ingress/mcp/session-host.ts";
 import { parseMcpAppOptions, type McpAppOptions, type McpProxyOptions } from "../ingress/options.ts";
@@ -79,7 +80,11 @@ export function mcpApp<T extends object = object>(factory: McpFactory<T>, option
 
 function createMcpFetchHandler(factory: McpFactory, instance: object, o: McpProxyOptions): FetchHandler {
   const events = o.events ?? new InMemoryServerEventBus();
-  linkReplicaEvents(events);
+  if (inReplica()) {
+    linkReplicaEvents(events);
+    // The SDK answers with Response.json(...): keep those bodies as text (light-response.ts).
+    installLightResponse();
+  }
   const build = (era: "legacy" | "modern", request: Request | undefined, authInfo: AuthInfo | undefined) =>
     factory({
       instance,
@@ -162,14 +167,19 @@ function cancelOnTimeout(signal: AbortSignal, body: unknown, cancel: (ids: Array
   );
 }
 
-/** In a replica, relays the bus to the deployment's other replicas; elsewhere (tests) it stays local. */
-function linkReplicaEvents(events: ServerEventBus): void {
-  let context: { appName: string; deploymentName: string };
+/** Whether this thread is a replica's (elsewhere, e.g. in tests, the handler runs in-process). */
+function inReplica(): boolean {
   try {
-    context = getReplicaContext();
+    getReplicaContext();
+    return true;
   } catch {
-    return;
+    return false;
   }
+}
+
+/** Relays the bus to the deployment's other replicas. */
+function linkReplicaEvents(events: ServerEventBus): void {
+  const context = getReplicaContext();
   linkAcrossReplicas(events, `stingray:mcp-events:${context.appName}/${context.deploymentName}`);
 }
 

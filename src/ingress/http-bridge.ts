@@ -7,6 +7,7 @@ import { CancelledError } from "../errors.ts";
 import type { FetchHandler } from "../deployments/ingress-definition.ts";
 import type { HttpResponseHead, HttpStreamItem, SerializedHttpRequest } from "../runtime/http-message.ts";
 import { lazyRequest } from "./lazy-request.ts";
+import { takeSimpleBody } from "./light-response.ts";
 
 const rawBodies = new WeakMap<Request, Uint8Array>();
 
@@ -118,11 +119,18 @@ export async function* serveHttp(
       reportHandlerError(err);
       response = internalErrorResponse();
     }
+    const simple = takeSimpleBody(response);
     if (signal.aborted) {
-      await response.body?.cancel().catch(() => {});
+      if (!simple) await response.body?.cancel().catch(() => {});
       return;
     }
     const head = headOf(response);
+    if (simple) {
+      // A LightResponse (light-response.ts): the bytes as given, no stream to read.
+      completed = true;
+      yield* simpleItems(head, simple.bytes);
+      return;
+    }
     if (!response.body) {
       head.complete = true;
       completed = true;
@@ -213,6 +221,20 @@ async function readWithin(
 
 /** Bodies up to this size travel inside the head message. */
 const INLINE_BODY_LIMIT = 256 * 1024;
+
+/** A whole body in hand: inside the head when it fits, else the head then slices of the same cap. */
+function* simpleItems(head: HttpResponseHead, bytes: Uint8Array | null): Generator<HttpStreamItem, void, undefined> {
+  if (bytes === null || bytes.byteLength <= INLINE_BODY_LIMIT) {
+    if (bytes !== null && bytes.byteLength > 0) head.body = bytes;
+    head.complete = true;
+    yield head;
+    return;
+  }
+  yield head;
+  for (let offset = 0; offset < bytes.byteLength; offset += INLINE_BODY_LIMIT) {
+    yield bytes.subarray(offset, offset + INLINE_BODY_LIMIT);
+  }
+}
 
 function isWholeDocument(head: HttpResponseHead): boolean {
   const type = head.headers.find(([n]) => n === "content-type")?.[1] ?? "";
