@@ -14,6 +14,7 @@ export type {
 export { ingress, fetchApp } from "./deployments/ingress.ts";
 export { mcpApp } from "./deployments/mcp-app.ts";
 export type { McpFactory, McpFactoryContext, McpAppOptions } from "./deployments/mcp-app.ts";
+export { realRequest } from "./ingress/lazy-request.ts";
 
 // Running applications and calling them.
 export { serve } from "./serve.ts";
