@@ -31,9 +31,12 @@ interface State {
 // Statuses whose responses have no body (fetch spec "null body status"), and the valid range.
 const NULL_BODY_STATUS = new Set([101, 103, 204, 205, 304]);
 
-function isSimple(body: unknown, status: unknown): boolean {
+function isSimple(body: unknown, init: ResponseInit | undefined): boolean {
   const simpleBody = typeof body === "string" || body instanceof Uint8Array || body === null || body === undefined;
+  const status = init?.status ?? 200;
   if (!simpleBody || typeof status !== "number" || !Number.isInteger(status) || status < 200 || status > 599) return false;
+  // A statusText is validated by the native constructor: let it.
+  if (init?.statusText !== undefined) return false;
   return !(body !== null && body !== undefined && NULL_BODY_STATUS.has(status));
 }
 
@@ -56,11 +59,16 @@ export class LightResponse {
   declare [kState]: State;
 
   constructor(body?: BodyInit | null, init?: ResponseInit) {
-    const state: State = { body: body as SimpleBody, init, status: init?.status ?? 200 };
+    const simple = isSimple(body, init);
+    // Like the native class: the bytes are copied, so later writes to the caller's array do not
+    // change the body.
+    const kept = simple && body instanceof Uint8Array ? body.slice() : body;
+    const state: State = { body: kept as SimpleBody, init, status: init?.status ?? 200 };
     Object.defineProperty(this, kState, { value: state });
-    // Anything else (streams, forms, bad statuses) is built now, so errors surface where they
-    // would with the native class.
-    if (!isSimple(body, state.status)) materialize(state);
+    // Anything else (streams, forms, bad statuses) is built now, and so are given headers, so
+    // errors surface where the native class raises them.
+    if (!simple) materialize(state);
+    else if (init?.headers !== undefined) this.headers;
   }
 
   static json(data: unknown, init?: ResponseInit): Response {
@@ -68,7 +76,12 @@ export class LightResponse {
     if (text === undefined) return NativeResponse.json(data, init); // throws the native TypeError
     const headers = new Headers(init?.headers);
     if (!headers.has("content-type")) headers.set("content-type", "application/json");
-    return new LightResponse(text, { ...init, headers }) as unknown as Response;
+    if (!isSimple(text, init)) return new LightResponse(text, { ...init, headers }) as unknown as Response;
+    // The Headers just built are the response's own (no second copy).
+    const response = Object.create(LightResponse.prototype) as LightResponse;
+    const state: State = { body: text, init, status: init?.status ?? 200, headers };
+    Object.defineProperty(response, kState, { value: state });
+    return response as unknown as Response;
   }
 
   static [Symbol.hasInstance](this: unknown, value: unknown): boolean {

@@ -39,6 +39,9 @@ describe("LightResponse", () => {
     expect(ours).not.toBeInstanceOf(Mine);
     expect(() => light("x", { status: 99 })).toThrow(RangeError);
     expect(() => light("x", { status: 204 })).toThrow(TypeError);
+    expect(() => light("x", { statusText: "bad\n" })).toThrow(TypeError);
+    expect(() => light("x", { headers: { "bad name": "1" } })).toThrow(TypeError);
+    expect(() => LightResponse.json({}, { status: 600 })).toThrow(RangeError);
   });
 
   it("json() sets application/json unless given, and reads back through the real Response", async () => {
@@ -59,6 +62,13 @@ describe("LightResponse", () => {
     expect(await copy.text()).toBe("text");
     expect(ours.body).toBeInstanceOf(ReadableStream);
     expect(await new Native(ours.body).text()).toBe("text");
+  });
+
+  it("copies a byte body, as the native class does", async () => {
+    const bytes = new TextEncoder().encode("abc");
+    const ours = light(bytes);
+    bytes[0] = 0x7a;
+    expect(await ours.text()).toBe("abc");
   });
 
   it("takes a simple body as bytes, once, and never one whose real Response exists", () => {
