@@ -34,10 +34,26 @@ export function isLoopbackHost(host: string): boolean {
   return host === "localhost" || host === "::1" || host === "[::1]" || /^127(\.\d{1,3}){3}$/.test(host);
 }
 
+/**
+ * Host values already accepted, per allow-list (a route's list is built once and never changed).
+ * Validating parses a URL (5–20 µs, a hot-path cost at concurrency 1), and a client sends the same
+ * Host on every request. Only acceptances are kept, at most ACCEPTED_HOSTS_CAP per list.
+ */
+const acceptedHosts = new WeakMap<string[], Set<string>>();
+const ACCEPTED_HOSTS_CAP = 64;
+
 export function checkHost(hostHeader: string | undefined, allowed: string[] | undefined): Rejection | null {
   if (!allowed) return null;
+  const accepted = hostHeader === undefined ? undefined : acceptedHosts.get(allowed);
+  if (accepted?.has(hostHeader!)) return null;
   const result = validateHostHeader(hostHeader, allowed);
-  if (result.ok) return null;
+  if (result.ok) {
+    if (hostHeader !== undefined) {
+      if (!accepted) acceptedHosts.set(allowed, new Set([hostHeader]));
+      else if (accepted.size < ACCEPTED_HOSTS_CAP) accepted.add(hostHeader);
+    }
+    return null;
+  }
   return { status: 403, code: JsonRpcCode.SERVER_ERROR, message: `Forbidden: ${result.message}` };
 }
 
