@@ -36,7 +36,7 @@ import { linkAcrossReplicas } from "../ingress/mcp/replica-events.ts";
 import { SESSION_HEADER, SessionHost } from "../ingress/mcp/session-host.ts";
 import { parseMcpAppOptions, type McpAppOptions, type McpProxyOptions } from "../ingress/options.ts";
 import type { AuthIdentity } from "../runtime/http-message.ts";
-import { getReplicaContext } from "../runtime/replica-context.ts";
+import { getReplicaContext, type ReplicaContext } from "../runtime/replica-context.ts";
 import type { FetchHandler, IngressDefinition, IngressRequestContext } from "./ingress-definition.ts";
 
 export type { McpAppOptions, McpProxyOptions } from "../ingress/options.ts";
@@ -80,8 +80,10 @@ export function mcpApp<T extends object = object>(factory: McpFactory<T>, option
 
 function createMcpFetchHandler(factory: McpFactory, instance: object, o: McpProxyOptions): FetchHandler {
   const events = o.events ?? new InMemoryServerEventBus();
-  if (inReplica()) {
-    linkReplicaEvents(events);
+  const replica = replicaContextIfAny();
+  if (replica) {
+    // Events published in one replica reach the listen streams of all of the deployment's.
+    linkAcrossReplicas(events, `stingray:mcp-events:${replica.appName}/${replica.deploymentName}`);
     // The SDK answers with Response.json(...): keep those bodies as text (light-response.ts).
     installLightResponse();
   }
@@ -167,20 +169,13 @@ function cancelOnTimeout(signal: AbortSignal, body: unknown, cancel: (ids: Array
   );
 }
 
-/** Whether this thread is a replica's (elsewhere, e.g. in tests, the handler runs in-process). */
-function inReplica(): boolean {
+/** This thread's replica context; undefined outside a replica (e.g. tests run the handler in-process). */
+function replicaContextIfAny(): ReplicaContext | undefined {
   try {
-    getReplicaContext();
-    return true;
+    return getReplicaContext();
   } catch {
-    return false;
+    return undefined;
   }
-}
-
-/** Relays the bus to the deployment's other replicas. */
-function linkReplicaEvents(events: ServerEventBus): void {
-  const context = getReplicaContext();
-  linkAcrossReplicas(events, `stingray:mcp-events:${context.appName}/${context.deploymentName}`);
 }
 
 /** Parses the body once from the bytes the proxy sent; undefined lets the SDK read (and judge) it. */

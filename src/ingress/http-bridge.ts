@@ -142,6 +142,7 @@ export async function* serveHttp(
       await reader.cancel().catch(() => {});
       return;
     }
+    let pending: Promise<ReadableStreamReadResult<Uint8Array>> | undefined;
     if (isWholeDocument(head)) {
       // A JSON answer is one document, useless in pieces: send it with the head (one message
       // across the thread boundary instead of three), up to a cap past which it streams.
@@ -152,9 +153,7 @@ export async function* serveHttp(
       completed = first.done;
       yield head;
       if (first.done) return;
-    }
-    let pending: Promise<ReadableStreamReadResult<Uint8Array>> | undefined;
-    if (!isWholeDocument(head)) {
+    } else {
       // A stream's first bytes often follow within a millisecond (a 2025 answer is one SSE event
       // and the end): wait that long so they — and the end, if it came — share the head's message.
       // Later events go out one by one as they are produced.
