@@ -20,6 +20,7 @@ import {
   ROOT,
   TINY_MODEL,
   TINY_MODEL_ENV,
+  ClientPool,
   callTool,
   connect,
   freePort,
@@ -41,7 +42,8 @@ const frenchOf = (en: string) => PHRASEBOOK.find((p) => p.en === en)!.fr;
 
 describe("examples/composition.ts through serve.run", () => {
   let endpoint: URL;
-  const clients: Client[] = [];
+  const pool = new ClientPool(() => endpoint);
+  const client = (era: Era): Promise<Client> => pool.open(era);
 
   beforeAll(async () => {
     await serve.start({ http: { host: "127.0.0.1", port: 0 }, numCpus: 2, numGpus: 1, handleSignals: false });
@@ -51,15 +53,9 @@ describe("examples/composition.ts through serve.run", () => {
   }, 60_000);
 
   afterAll(async () => {
-    await Promise.all(clients.splice(0).map((c) => c.close().catch(() => {})));
+    await pool.closeAll();
     await serve.shutdown();
   });
-
-  async function client(era: Era): Promise<Client> {
-    const c = await connect(endpoint, era);
-    clients.push(c);
-    return c;
-  }
 
   it("deploys the graph: a CPU ingress, two 0.5-GPU model replicas on GPU 0, one CPU normalizer", () => {
     const app = serve.status().applications.find((a) => a.name === "phrasebook")!;

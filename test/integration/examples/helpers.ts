@@ -33,6 +33,27 @@ export async function connect(url: URL | string, era: Era): Promise<Client> {
   return client;
 }
 
+/** The MCP clients a suite opens against its endpoint, closed together in afterAll. */
+export class ClientPool {
+  readonly #clients: Client[] = [];
+  readonly #endpoint: () => URL;
+
+  /** `endpoint` is read at each open: suites learn their URL in beforeAll. */
+  constructor(endpoint: () => URL) {
+    this.#endpoint = endpoint;
+  }
+
+  async open(era: Era): Promise<Client> {
+    const client = await connect(this.#endpoint(), era);
+    this.#clients.push(client);
+    return client;
+  }
+
+  async closeAll(): Promise<void> {
+    await Promise.all(this.#clients.splice(0).map((c) => c.close().catch(() => {})));
+  }
+}
+
 interface ToolOutcome<S> {
   text: string;
   structured: S;

@@ -17,6 +17,7 @@ import {
   PHRASEBOOK,
   TINY_MODEL,
   TINY_MODEL_ENV,
+  ClientPool,
   callTool,
   connect,
   replicaInfos,
@@ -28,7 +29,8 @@ process.env.STINGRAY_LOG_LEVEL ??= "warn";
 
 describe("examples/translator.ts through serve.run", () => {
   let endpoint: URL;
-  const clients: Client[] = [];
+  const pool = new ClientPool(() => endpoint);
+  const client = (era: Era): Promise<Client> => pool.open(era);
 
   beforeAll(async () => {
     // Nothing in the environment: the builder's args must be what reaches the replicas.
@@ -40,15 +42,9 @@ describe("examples/translator.ts through serve.run", () => {
   }, 60_000);
 
   afterAll(async () => {
-    await Promise.all(clients.splice(0).map((c) => c.close().catch(() => {})));
+    await pool.closeAll();
     await serve.shutdown();
   });
-
-  async function client(era: Era): Promise<Client> {
-    const c = await connect(endpoint, era);
-    clients.push(c);
-    return c;
-  }
 
   it("lists translate and model_info with output schemas", async () => {
     const { tools } = await (await client("modern")).listTools();
