@@ -1,3 +1,4 @@
+import { fileURLToPath } from "node:url";
 import { transform } from "esbuild";
 import { defineConfig, type Plugin } from "vitest/config";
 
@@ -26,6 +27,9 @@ function standardDecorators(): Plugin {
 
 export default defineConfig({
   plugins: [standardDecorators()],
+  // "stingray" is the sources here, as tsconfig.json's paths say for tsc and tsx (the package's
+  // exports name the compiled dist/, which a test run must not depend on).
+  resolve: { alias: [{ find: /^stingray$/, replacement: fileURLToPath(new URL("./src/index.ts", import.meta.url)) }] },
   test: {
     include: ["test/**/*.test.ts"],
     // Integration tests start real worker threads and servers; CI has 2 cores.

@@ -1,10 +1,19 @@
 #!/usr/bin/env node
-// The `stingray` command. The project ships TypeScript sources: register tsx's ESM hooks first
-// (so the CLI and the user's .ts modules load), then hand over to src/cli/main.ts.
-import { register } from "tsx/esm/api";
+// The `stingray` command. From the package it runs the compiled CLI (dist/), and tsx is loaded
+// only if the app to run is TypeScript (src/cli/typescript-loader.ts decides). From a source
+// checkout (src/ is beside bin/; the package ships no src/) it runs the sources under tsx, so
+// `npx stingray` in the repository never runs a stale build.
+import { existsSync } from "node:fs";
 
-register();
-const { main } = await import("../src/cli/main.ts");
+const SOURCE = new URL("../src/cli/main.ts", import.meta.url);
+let main;
+if (existsSync(SOURCE)) {
+  const { register } = await import("tsx/esm/api");
+  register();
+  ({ main } = await import(SOURCE.href));
+} else {
+  ({ main } = await import("../dist/cli/main.js"));
+}
 const code = await main(process.argv.slice(2));
 // Let pending output flush; `run` has already closed its servers and workers by now.
 process.exitCode = code;

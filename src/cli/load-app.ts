@@ -1,7 +1,8 @@
 // Turns "path/to/module.ts:exportName" into an Application: imports the module in this process
-// (tsx's hooks are registered by bin/stingray.js), calls the export when it is a builder
-// function, and applies a config file's per-deployment option overrides by rebuilding the bound
-// graph with `deployment.options(...)` (bound graphs are immutable).
+// (tsx's hooks are registered first when the module is TypeScript, see typescript-loader.ts),
+// calls the export when it is a builder function, and applies a config file's per-deployment
+// option overrides by rebuilding the bound graph with `deployment.options(...)` (bound graphs are
+// immutable).
 
 import { statSync } from "node:fs";
 import path from "node:path";
@@ -12,6 +13,7 @@ import type { DeploymentOptions } from "../deployments/options.ts";
 import { InvalidOptionsError } from "../errors.ts";
 import type { DeploymentOverride } from "./config.ts";
 import { splitImportPath } from "./config.ts";
+import { ensureTypeScriptLoader } from "./typescript-loader.ts";
 
 export interface LoadedApp {
   app: Application;
@@ -43,6 +45,7 @@ export async function loadApplication(importPath: string, options: { cwd: string
   const url = `${pathToFileURL(modulePath).href}?v=${Math.floor(mtime)}`;
   let mod: Record<string, unknown>;
   try {
+    await ensureTypeScriptLoader(modulePath);
     mod = (await import(url)) as Record<string, unknown>;
   } catch (err) {
     throw new InvalidOptionsError(`${options.where}: importing ${modulePath} failed: ${(err as Error).message}`, { cause: err });

@@ -1,4 +1,4 @@
-// Entry point of the `stingray` command (bin/stingray.js registers tsx, then calls `main`).
+// Entry point of the `stingray` command (bin/stingray.js imports it, compiled or from sources).
 
 import { processIO } from "./io.ts";
 import { runCli } from "./program.ts";
