@@ -1,39 +1,50 @@
-// MCP tools/call throughput and latency: the weather-style echo tool (benchmarks/mcp-throughput/
-// tool.ts) served by stingray with 1 and with 2 replicas, against the MCP SDK's own single-process
-// server in its documented stateless pattern (express + a per-request server), all in one run.
-// Each server runs in its own process; all three start first, then autocannon (in this process,
-// same request bytes) drives one at a time — the others sit idle — in interleaved rounds:
-//   per round and server: concurrency 1 (latency: p50/p99), then BENCH_CONCURRENCY (throughput),
-//   then each of BENCH_EXTRA_CONCURRENCY (default 64): requests/s, p50 and p99 at every level.
-// Interleaving spreads the noise of a shared machine over all three; each figure is the median
-// over the rounds.
-// Goals: ≥1.0x the SDK's throughput with 1 replica, ≥1.3x with 2, under 0.3 ms added p50 at c=1.
+// MCP tools/call throughput and latency in both protocol eras: the weather-style echo tool
+// (benchmarks/mcp-throughput/tool.ts) served by stingray with 1 and with 2 replicas, against the
+// MCP SDK's own single-process server in its documented stateless pattern (express + a
+// per-request server), all in one run. The same three servers answer both eras: the 2026 era
+// (2026-07-28, JSON answers) and the 2025 era (2025-11-25 without a session, which most clients in
+// use today speak — the v1 SDK client, mcp-remote, LangChain — answered as one SSE event).
+// Each server runs in its own process; all three start first and are warmed up in both eras, then
+// autocannon (in this process, same request bytes) drives one at a time — the others sit idle — in
+// interleaved rounds:
+//   per round, era and server: concurrency 1 (latency: mean, p50, p99), then BENCH_CONCURRENCY
+//   (throughput), then each of BENCH_EXTRA_CONCURRENCY (default 64).
+// Interleaving spreads the noise of a shared machine over all three and both eras; each figure is
+// the median over the rounds, and every stingray figure is compared with the SDK's in the same era.
+// Goals (issue 12): ≥1.5x the SDK's throughput at c=16 with 1 and with 2 replicas, and at most
+// 0.3 ms added mean latency at c=1, in both eras.
 //
-//   npx tsx benchmarks/mcp-throughput.ts     BENCH_QUICK=1 short run; BENCH_ERA=modern|legacy
+//   npx tsx benchmarks/mcp-throughput.ts     BENCH_QUICK=1 short run; BENCH_ERAS=legacy,modern (default both)
 
 import { cpus } from "node:os";
 import { Budget } from "./lib/budget.ts";
 import { closedLoop, type LoadSummary } from "./lib/load.ts";
-import { toolCallRequest, waitForToolAnswer, type McpEra } from "./lib/mcp.ts";
+import { LEGACY_VERSION, MODERN_VERSION, toolCallRequest, waitForToolAnswer, type McpEra } from "./lib/mcp.ts";
 import { freePort, spawnServer, tsxCommand, type ServerProcess } from "./lib/process.ts";
 import { emitResultAndExit, isQuick, row, type BenchRow } from "./lib/report.ts";
 import { median } from "./lib/stats.ts";
 import { EXPECTED_TEXT, TOOL_ARGS, TOOL_NAME } from "./mcp-throughput/tool.ts";
 
 const QUICK = isQuick();
-const ERA = (process.env.BENCH_ERA ?? "modern") as McpEra;
+const ERAS = (process.env.BENCH_ERAS ?? "modern,legacy").split(",").map((e) => e.trim()).filter(Boolean) as McpEra[];
+if (ERAS.length === 0 || ERAS.some((e) => e !== "modern" && e !== "legacy")) {
+  throw new Error(`BENCH_ERAS: a comma-separated list of modern and legacy, got ${JSON.stringify(process.env.BENCH_ERAS)}`);
+}
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
-const EXTRA_LEVELS = (process.env.BENCH_EXTRA_CONCURRENCY ?? "64").split(",").filter((x) => x.trim() !== "").map(Number);
+const EXTRA_LEVELS = (process.env.BENCH_EXTRA_CONCURRENCY ?? (QUICK ? "" : "64")).split(",").filter((x) => x.trim() !== "").map(Number);
 if (EXTRA_LEVELS.some((c) => !Number.isInteger(c) || c < 1)) {
   throw new Error(`BENCH_EXTRA_CONCURRENCY: comma-separated positive integers, got ${JSON.stringify(process.env.BENCH_EXTRA_CONCURRENCY)}`);
 }
-// Three full rounds (a median that one noisy round cannot move) keep the whole suite under 5
-// minutes on 2 cores (npm run bench).
+// Three full rounds (a median that one noisy round cannot move) of both eras fit the suite's
+// budget for this script (run-all.ts).
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? (QUICK ? 1 : 3));
-const EXTRA_S = QUICK ? 2 : 3;
+const EXTRA_S = 2;
 const WARMUP_S = QUICK ? 1 : 2;
 const LATENCY_S = QUICK ? 2 : 3;
 const THROUGHPUT_S = QUICK ? 2 : 4;
+
+const ERA_LABEL: Record<McpEra, string> = { modern: "2026 era", legacy: "2025 era" };
+const ERA_VERSION: Record<McpEra, string> = { modern: MODERN_VERSION, legacy: LEGACY_VERSION };
 
 interface Target {
   name: string;
@@ -48,14 +59,19 @@ const TARGETS: Target[] = [
   { name: "stingray-2", script: "benchmarks/mcp-throughput/stingray-server.ts", env: { BENCH_REPLICAS: "2", STINGRAY_LOG_LEVEL: "warn" } },
 ];
 
-interface Running {
-  target: Target;
-  server: ServerProcess;
-  url: string;
+/** One era's measurements of one server: a summary per round and phase. */
+interface EraRuns {
   latency: LoadSummary[];
   throughput: LoadSummary[];
   /** Per BENCH_EXTRA_CONCURRENCY level, one summary per round. */
   extra: Map<number, LoadSummary[]>;
+}
+
+interface Running {
+  target: Target;
+  server: ServerProcess;
+  url: string;
+  eras: Map<McpEra, EraRuns>;
 }
 
 async function start(target: Target): Promise<Running> {
@@ -64,28 +80,34 @@ async function start(target: Target): Promise<Running> {
   const { file, args } = tsxCommand(target.script);
   const server = spawnServer(file, args, { ...process.env, ...target.env, PORT: String(port) });
   try {
-    // Ready = a real tools/call answers with the expected text (not just a listening socket).
-    await waitForToolAnswer(
-      `${target.name} answering tools/call`,
-      url,
-      { tool: TOOL_NAME, args: TOOL_ARGS, accept: (text) => text === EXPECTED_TEXT, era: ERA },
-      { timeoutMs: 60_000, intervalMs: 100, abortIf: () => (server.exited() ? `exited:\n${server.output()}` : undefined) },
-    );
+    // Ready = a real tools/call answers with the expected text in every era measured (not just a
+    // listening socket).
+    for (const era of ERAS) {
+      await waitForToolAnswer(
+        `${target.name} answering tools/call (${ERA_LABEL[era]})`,
+        url,
+        { tool: TOOL_NAME, args: TOOL_ARGS, accept: (text) => text === EXPECTED_TEXT, era },
+        { timeoutMs: 60_000, intervalMs: 100, abortIf: () => (server.exited() ? `exited:\n${server.output()}` : undefined) },
+      );
+    }
   } catch (err) {
     await server.stop();
     throw err;
   }
-  return { target, server, url, latency: [], throughput: [], extra: new Map(EXTRA_LEVELS.map((c) => [c, []])) };
+  const eras = new Map(ERAS.map((era): [McpEra, EraRuns] => [era, { latency: [], throughput: [], extra: new Map(EXTRA_LEVELS.map((c) => [c, []])) }]));
+  return { target, server, url, eras };
 }
 
-const req = toolCallRequest(TOOL_NAME, TOOL_ARGS, { era: ERA });
-const load = (url: string, connections: number, durationS: number) =>
-  closedLoop({ url, method: req.method, headers: req.headers, body: req.body, connections, durationS });
+const requests = new Map(ERAS.map((era) => [era, toolCallRequest(TOOL_NAME, TOOL_ARGS, { era })]));
+const load = (url: string, era: McpEra, connections: number, durationS: number) => {
+  const req = requests.get(era)!;
+  return closedLoop({ url, method: req.method, headers: req.headers, body: req.body, connections, durationS });
+};
 
-function show(name: string, phase: string, s: LoadSummary): void {
+function show(name: string, era: McpEra, phase: string, s: LoadSummary): void {
   const failed = s.responses - (s.statusCounts["200"] ?? 0);
   console.log(
-    `${name.padEnd(11)} ${phase.padEnd(5)} ${s.okPerSecond.toFixed(0).padStart(6)} req/s  p50 ${s.ok.p50.toFixed(3)} ms  p99 ${s.ok.p99.toFixed(3)} ms` +
+    `${ERA_LABEL[era]} ${name.padEnd(11)} ${phase.padEnd(5)} ${s.okPerSecond.toFixed(0).padStart(6)} req/s  mean ${s.ok.mean.toFixed(3)} ms  p50 ${s.ok.p50.toFixed(3)} ms  p99 ${s.ok.p99.toFixed(3)} ms` +
       (failed > 0 || s.errors > 0 ? `  (non-200 ${failed}, errors ${s.errors})` : ""),
   );
 }
@@ -93,7 +115,8 @@ function show(name: string, phase: string, s: LoadSummary): void {
 const notes: string[] = [];
 let failed = false;
 console.log(
-  `mcp-throughput: era ${ERA}, ${cpus().length} cores, ${ROUNDS} round(s) of c=1 for ${LATENCY_S}s and c=${CONCURRENCY} for ${THROUGHPUT_S}s`,
+  `mcp-throughput: eras ${ERAS.map((e) => `${ERA_LABEL[e]} (${ERA_VERSION[e]})`).join(" and ")}, ${cpus().length} cores, ` +
+    `${ROUNDS} round(s) of c=1 for ${LATENCY_S}s and c=${CONCURRENCY} for ${THROUGHPUT_S}s per era and server`,
 );
 const started = await Promise.allSettled(TARGETS.map((t) => start(t)));
 const running: Running[] = [];
@@ -106,25 +129,29 @@ started.forEach((r, i) => {
   }
 });
 try {
-  for (const r of running) await load(r.url, CONCURRENCY, WARMUP_S);
+  // Warm-up in every era: JIT, pools and the SDK's per-era paths, before anything is measured.
+  for (const era of ERAS) for (const r of running) await load(r.url, era, CONCURRENCY, WARMUP_S);
   const budget = Budget.fromEnv();
-  const roundMs = running.length * (LATENCY_S + THROUGHPUT_S + EXTRA_S * EXTRA_LEVELS.length + 1) * 1000;
+  const roundMs = ERAS.length * running.length * (LATENCY_S + THROUGHPUT_S + EXTRA_S * EXTRA_LEVELS.length + 1) * 1000;
   for (let round = 1; round <= ROUNDS; round++) {
     if (round > 1 && !budget.allows(roundMs)) {
       notes.push(`${round - 1} of ${ROUNDS} rounds: the next did not fit the time budget`);
       break;
     }
-    for (const r of running) {
-      const latency = await load(r.url, 1, LATENCY_S);
-      const throughput = await load(r.url, CONCURRENCY, THROUGHPUT_S);
-      r.latency.push(latency);
-      r.throughput.push(throughput);
-      show(r.target.name, "c=1", latency);
-      show(r.target.name, `c=${CONCURRENCY}`, throughput);
-      for (const c of EXTRA_LEVELS) {
-        const s = await load(r.url, c, EXTRA_S);
-        r.extra.get(c)!.push(s);
-        show(r.target.name, `c=${c}`, s);
+    for (const era of ERAS) {
+      for (const r of running) {
+        const runs = r.eras.get(era)!;
+        const latency = await load(r.url, era, 1, LATENCY_S);
+        const throughput = await load(r.url, era, CONCURRENCY, THROUGHPUT_S);
+        runs.latency.push(latency);
+        runs.throughput.push(throughput);
+        show(r.target.name, era, "c=1", latency);
+        show(r.target.name, era, `c=${CONCURRENCY}`, throughput);
+        for (const c of EXTRA_LEVELS) {
+          const s = await load(r.url, era, c, EXTRA_S);
+          runs.extra.get(c)!.push(s);
+          show(r.target.name, era, `c=${c}`, s);
+        }
       }
     }
   }
@@ -136,69 +163,75 @@ try {
 }
 
 const byName = new Map(running.map((r) => [r.target.name, r]));
-const med = (name: string, pick: (s: LoadSummary) => number): number | null => {
-  const r = byName.get(name);
-  const list = r ? (pick === rps ? r.throughput : r.latency) : [];
+type Phase = (runs: EraRuns) => LoadSummary[] | undefined;
+/** Median over the rounds of `pick` for one server, era and phase; null when it has no runs. */
+const medOf = (name: string, era: McpEra, phase: Phase, pick: (s: LoadSummary) => number): number | null => {
+  const runs = byName.get(name)?.eras.get(era);
+  const list = runs ? (phase(runs) ?? []) : [];
   return list.length > 0 ? median(list.map(pick)) : null;
 };
-function rps(s: LoadSummary): number {
-  return s.okPerSecond;
-}
+const rps = (s: LoadSummary) => s.okPerSecond;
+const mean = (s: LoadSummary) => s.ok.mean;
 const p50 = (s: LoadSummary) => s.ok.p50;
 const p99 = (s: LoadSummary) => s.ok.p99;
+const c1: Phase = (r) => r.latency;
+const cN: Phase = (r) => r.throughput;
+const diff = (a: number | null, b: number | null) => (a !== null && b !== null ? a - b : null);
 
-const sdkRps = med("sdk", rps);
-const sdkP50 = med("sdk", p50);
-const s1P50 = med("stingray-1", p50);
-const added = s1P50 !== null && sdkP50 !== null ? s1P50 - sdkP50 : null;
-const rows: BenchRow[] = [
-  row(`sdk tools/call c=${CONCURRENCY}`, sdkRps, "req/s"),
-  row(`stingray 1 replica c=${CONCURRENCY}`, med("stingray-1", rps), "req/s", { baseline: sdkRps, note: "goal ≥1.0x" }),
-  row(`stingray 2 replicas c=${CONCURRENCY}`, med("stingray-2", rps), "req/s", { baseline: sdkRps, note: "goal ≥1.3x" }),
-  row("sdk p50 c=1", sdkP50, "ms"),
-  row("stingray 1 replica p50 c=1", s1P50, "ms", { baseline: sdkP50 }),
-  row("stingray added p50 c=1", added, "ms", { note: "goal < 0.3 ms" }),
-  row("stingray 1 replica p99 c=1", med("stingray-1", p99), "ms", { baseline: med("sdk", p99) }),
-];
-// Item 1 of the suite: requests/s, p50 and p99 at every concurrency, each against the SDK's.
-const medOf = (name: string, phase: (r: Running) => LoadSummary[] | undefined, pick: (s: LoadSummary) => number): number | null => {
-  const r = byName.get(name);
-  const list = r ? (phase(r) ?? []) : [];
-  return list.length > 0 ? median(list.map(pick)) : null;
-};
-const phases: Array<[number, (r: Running) => LoadSummary[] | undefined]> = [
-  [1, (r) => r.latency],
-  [CONCURRENCY, (r) => r.throughput],
-  ...EXTRA_LEVELS.map((c): [number, (r: Running) => LoadSummary[] | undefined] => [c, (r) => r.extra.get(c)]),
-];
-for (const [c, phase] of phases) {
+const rows: BenchRow[] = [];
+const summary: string[] = [];
+for (const era of ERAS) {
+  const e = ERA_LABEL[era];
+  const sdkRps = medOf("sdk", era, cN, rps);
+  const sdkMean = medOf("sdk", era, c1, mean);
+  const sdkP50 = medOf("sdk", era, c1, p50);
+  const addedMean = diff(medOf("stingray-1", era, c1, mean), sdkMean);
+  const addedP50 = diff(medOf("stingray-1", era, c1, p50), sdkP50);
+  rows.push(
+    row(`${e}: sdk tools/call c=${CONCURRENCY}`, sdkRps, "req/s", { note: `MCP-Protocol-Version ${ERA_VERSION[era]}` }),
+    row(`${e}: stingray 1 replica c=${CONCURRENCY}`, medOf("stingray-1", era, cN, rps), "req/s", { baseline: sdkRps, note: "goal ≥1.5x" }),
+    row(`${e}: stingray 2 replicas c=${CONCURRENCY}`, medOf("stingray-2", era, cN, rps), "req/s", { baseline: sdkRps, note: "goal ≥1.5x" }),
+    row(`${e}: sdk mean c=1`, sdkMean, "ms"),
+    row(`${e}: stingray 1 replica mean c=1`, medOf("stingray-1", era, c1, mean), "ms", { baseline: sdkMean }),
+    row(`${e}: stingray added mean c=1`, addedMean, "ms", { note: "goal ≤ 0.3 ms" }),
+    row(`${e}: stingray added p50 c=1`, addedP50, "ms"),
+    row(`${e}: stingray 1 replica p99 c=1`, medOf("stingray-1", era, c1, p99), "ms", { baseline: medOf("sdk", era, c1, p99) }),
+  );
   for (const [name, label] of [["stingray-1", "1 replica"], ["stingray-2", "2 replicas"]] as const) {
-    if (c === 1 && name === "stingray-2") continue; // one client keeps one replica busy
-    const metrics: Array<[string, string, (s: LoadSummary) => number]> = [
-      [`stingray ${label} c=${c}`, "req/s", rps],
-      [`stingray ${label} p50 c=${c}`, "ms", p50],
-      [`stingray ${label} p99 c=${c}`, "ms", p99],
-    ];
-    for (const [metric, unit, pick] of metrics) {
-      if (rows.some((x) => x.metric === metric)) continue; // already in the rows above
-      rows.push(row(metric, medOf(name, phase, pick), unit, { baseline: medOf("sdk", phase, pick) }));
+    rows.push(
+      row(`${e}: stingray ${label} p50 c=${CONCURRENCY}`, medOf(name, era, cN, p50), "ms", { baseline: medOf("sdk", era, cN, p50) }),
+      row(`${e}: stingray ${label} p99 c=${CONCURRENCY}`, medOf(name, era, cN, p99), "ms", { baseline: medOf("sdk", era, cN, p99) }),
+    );
+  }
+  for (const c of EXTRA_LEVELS) {
+    const at: Phase = (r) => r.extra.get(c);
+    for (const [name, label] of [["stingray-1", "1 replica"], ["stingray-2", "2 replicas"]] as const) {
+      rows.push(
+        row(`${e}: stingray ${label} c=${c}`, medOf(name, era, at, rps), "req/s", { baseline: medOf("sdk", era, at, rps) }),
+        row(`${e}: stingray ${label} p99 c=${c}`, medOf(name, era, at, p99), "ms", { baseline: medOf("sdk", era, at, p99) }),
+      );
     }
   }
+  summary.push(`${e}: added mean c=1 ${addedMean === null ? "n/a" : addedMean.toFixed(3)} ms (goal ≤ 0.3 ms)`);
 }
 
 for (const r of rows) {
-  if (r.ratio !== undefined) console.log(`${r.metric}: ${r.value} ${r.unit} = ${r.ratio}x (${r.note ?? ""})`);
+  if (r.ratio !== undefined) console.log(`${r.metric}: ${r.value} ${r.unit} = ${r.ratio}x${r.note ? ` (${r.note})` : ""}`);
 }
-console.log(`stingray added p50 c=1: ${added === null ? "n/a" : added.toFixed(3)} ms (goal < 0.3 ms)`);
+for (const line of summary) console.log(line);
 
-const details: Record<string, unknown> = { era: ERA, concurrency: CONCURRENCY, rounds: ROUNDS, cores: cpus().length, notes };
+const details: Record<string, unknown> = { eras: ERAS, concurrency: CONCURRENCY, rounds: ROUNDS, cores: cpus().length, notes };
+const shape = (s: LoadSummary) => ({ rps: s.okPerSecond, mean: s.ok.mean, p50: s.ok.p50, p99: s.ok.p99, status: s.statusCounts });
 for (const r of running) {
-  details[r.target.name] = {
-    c1: r.latency.map((s) => ({ rps: s.okPerSecond, p50: s.ok.p50, p99: s.ok.p99, status: s.statusCounts })),
-    cN: r.throughput.map((s) => ({ rps: s.okPerSecond, p50: s.ok.p50, p99: s.ok.p99, status: s.statusCounts })),
-    ...Object.fromEntries(
-      [...r.extra].map(([c, list]) => [`c${c}`, list.map((s) => ({ rps: s.okPerSecond, p50: s.ok.p50, p99: s.ok.p99, status: s.statusCounts }))]),
-    ),
-  };
+  details[r.target.name] = Object.fromEntries(
+    [...r.eras].map(([era, runs]) => [
+      era,
+      {
+        c1: runs.latency.map(shape),
+        cN: runs.throughput.map(shape),
+        ...Object.fromEntries([...runs.extra].map(([c, list]) => [`c${c}`, list.map(shape)])),
+      },
+    ]),
+  );
 }
 await emitResultAndExit({ benchmark: "mcp-throughput", rows, details, quick: QUICK }, failed ? 1 : 0);

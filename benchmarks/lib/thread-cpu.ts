@@ -5,7 +5,7 @@
 // to that syscall, these are CPU seconds the kernel accounted. Linux only.
 //
 //   npx tsx benchmarks/lib/thread-cpu.ts [--target sdk|stingray] [--replicas 2] [--connections 16]
-//       [--seconds 6] [--rounds 1]
+//       [--seconds 6] [--rounds 1] [--era modern|legacy]
 //
 // Each figure is that thread's CPU divided by all the requests served, so they add up to the total
 // per request. Threads are named by role: "main" (the process's first thread: the proxy for
@@ -16,7 +16,7 @@
 import { readdir, readFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
 import { closedLoop } from "./load.ts";
-import { toolCallRequest, waitForToolAnswer } from "./mcp.ts";
+import { toolCallRequest, waitForToolAnswer, type McpEra } from "./mcp.ts";
 import { freePort, spawnServer, tsxCommand } from "./process.ts";
 import { EXPECTED_TEXT, TOOL_ARGS, TOOL_NAME } from "../mcp-throughput/tool.ts";
 
@@ -27,9 +27,12 @@ const { values } = parseArgs({
     connections: { type: "string", default: "16" },
     seconds: { type: "string", default: "6" },
     rounds: { type: "string", default: "1" },
+    era: { type: "string", default: "modern" },
   },
 });
 if (values.target !== "sdk" && values.target !== "stingray") throw new Error(`--target: sdk or stingray, got ${values.target}`);
+if (values.era !== "modern" && values.era !== "legacy") throw new Error(`--era: modern or legacy, got ${values.era}`);
+const era: McpEra = values.era;
 const TICK_S = 0.01; // USER_HZ is 100 on Linux
 
 /** utime + stime, in clock ticks, of every thread of `pid`, by thread id. */
@@ -53,10 +56,10 @@ try {
   await waitForToolAnswer(
     "server",
     url,
-    { tool: TOOL_NAME, args: TOOL_ARGS, accept: (text) => text === EXPECTED_TEXT, era: "modern" },
+    { tool: TOOL_NAME, args: TOOL_ARGS, accept: (text) => text === EXPECTED_TEXT, era },
     { timeoutMs: 60_000, abortIf: () => (server.exited() ? server.output() : undefined) },
   );
-  const req = toolCallRequest(TOOL_NAME, TOOL_ARGS, { era: "modern" });
+  const req = toolCallRequest(TOOL_NAME, TOOL_ARGS, { era });
   const connections = Number(values.connections);
   await closedLoop({ url, ...req, connections, durationS: 3 }); // warm-up: JIT, pools
   for (let round = 1; round <= Number(values.rounds); round++) {
@@ -72,7 +75,7 @@ try {
     const total = used.reduce((s, u) => s + u.ticks, 0);
     const shown = [`main ${perRequestUs(main).toFixed(0)}`, ...replicas.map((r) => `replica ${perRequestUs(r.ticks).toFixed(0)}`), `other ${perRequestUs(other).toFixed(0)}`];
     console.log(
-      `${values.target}${values.target === "stingray" ? `-${values.replicas}` : ""} c=${connections}: ${load.okPerSecond.toFixed(0)} req/s; ` +
+      `${values.target}${values.target === "stingray" ? `-${values.replicas}` : ""} ${era} c=${connections}: ${load.okPerSecond.toFixed(0)} req/s; ` +
         `CPU µs per request: ${shown.join(", ")}; total ${perRequestUs(total).toFixed(0)}`,
     );
   }
