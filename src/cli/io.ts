@@ -13,12 +13,8 @@ export function processIO(): CliIO {
   return { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, env: process.env, cwd: process.cwd() };
 }
 
+/** Where the admin commands look when no address is given and no `stingray run` is recorded. */
 export const DEFAULT_ADDRESS = "http://127.0.0.1:8000";
-
-/** --address, else STINGRAY_ADDRESS, else the default port on loopback. */
-export function resolveAddress(option: string | undefined, env: NodeJS.ProcessEnv): string {
-  return option ?? env.STINGRAY_ADDRESS ?? DEFAULT_ADDRESS;
-}
 
 /** --token, else STINGRAY_ADMIN_TOKEN. */
 export function resolveToken(option: string | undefined, env: NodeJS.ProcessEnv): string | undefined {

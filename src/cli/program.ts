@@ -16,7 +16,7 @@ Exit codes: 0 success, 1 failure (runtime unreachable, deploy failed, aborted), 
 
 function addressOptions(cmd: Command): Command {
   return cmd
-    .addOption(new Option("--address <url>", `the runtime to talk to (env STINGRAY_ADDRESS, default ${DEFAULT_ADDRESS})`).argParser(parseAddress))
+    .addOption(new Option("--address <url>", `the runtime to talk to (env STINGRAY_ADDRESS; default: the most recent \`stingray run\` of this user still running, else ${DEFAULT_ADDRESS})`).argParser(parseAddress))
     .addOption(new Option("--token <token>", "admin API token, when the runtime requires one (env STINGRAY_ADMIN_TOKEN)"));
 }
 
@@ -52,6 +52,10 @@ Examples:
   stingray run examples/weather.ts:app --port 8000
   stingray run examples/weather.ts:app --num-cpus 4 --num-gpus 1 --route-prefix /weather
   stingray run serve-config.yaml
+
+While it runs, the address (never the token) is recorded in $XDG_STATE_HOME/stingray/<pid>.json
+(default ~/.local/state/stingray; env STINGRAY_STATE_DIR overrides), so \`stingray status\`,
+\`deploy\` and \`shutdown\` find it without --address.
 ${EXIT_CODES_HELP}`,
     )
     .action(async (target: string, opts, cmd: Command) => {

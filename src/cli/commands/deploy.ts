@@ -7,7 +7,8 @@ import path from "node:path";
 import { AdminClient } from "../admin-client.ts";
 import { ConfigError, parseDeployConfig, resolveImportPaths } from "../config.ts";
 import { CliError, EXIT_USAGE } from "../errors.ts";
-import { resolveAddress, resolveToken, type CliIO } from "../io.ts";
+import { resolveToken, type CliIO } from "../io.ts";
+import { resolveRuntimeAddress } from "../runtime-address.ts";
 
 export interface DeployCommandOptions {
   address?: string;
@@ -16,7 +17,7 @@ export interface DeployCommandOptions {
 
 export async function deployCommand(file: string, options: DeployCommandOptions, io: CliIO): Promise<number> {
   const config = loadConfigFile(file, io.cwd);
-  const address = resolveAddress(options.address, io.env);
+  const address = resolveRuntimeAddress(options.address, io);
   const client = new AdminClient({ address, token: resolveToken(options.token, io.env) });
   const answer = (await client.deploy(config)) as { result?: { applications?: Array<{ name: string; routePrefix: string }> } };
   const apps = answer.result?.applications ?? config.applications.map((a) => ({ name: a.name, routePrefix: a.routePrefix ?? "/" }));

@@ -12,7 +12,9 @@ import { CliError, EXIT_USAGE } from "../errors.ts";
 import { loadApplication } from "../load-app.ts";
 import { loadConfigFile } from "./deploy.ts";
 import { resolveToken, type CliIO } from "../io.ts";
+import { InstanceRecords, instanceStateDir } from "../instance-records.ts";
 import { ProgressDisplay, progressLine } from "../progress.ts";
+import { connectableAddress } from "../runtime-address.ts";
 import type { RuntimeBridge, RuntimeStarter } from "../runtime-bridge.ts";
 
 export interface RunCommandOptions {
@@ -34,6 +36,8 @@ export interface RunDeps {
   /** Signals that stop the runtime; tests pass an EventEmitter. */
   signals?: Pick<NodeJS.Process, "on" | "off">;
   logger?: Logger;
+  /** Where this instance records its address for `status`/`deploy`/`shutdown`; null: nowhere. */
+  instances?: InstanceRecords | null;
 }
 
 const CONFIG_FILE = /\.(ya?ml|json)$/i;
@@ -77,6 +81,10 @@ export async function runCommand(target: string, options: RunCommandOptions, io:
   });
 
   started = runtime;
+  const instances = deps.instances === undefined ? new InstanceRecords(instanceStateDir(io.env)) : deps.instances;
+  const forget = recordInstance(instances, runtime.address, target, io.cwd, logger);
+  // A second Ctrl-C exits without reaching `finally`; the record must not outlive the process.
+  process.once("exit", forget);
   const signals = deps.signals ?? process;
   let signalled = 0;
   const onSignal = (sig: NodeJS.Signals) => {
@@ -121,7 +129,21 @@ export async function runCommand(target: string, options: RunCommandOptions, io:
   } finally {
     signals.off("SIGINT", onSignal);
     signals.off("SIGTERM", onSignal);
+    // Forget first: a draining runtime no longer accepts, so `status` should not pick it.
+    forget();
+    process.off("exit", forget);
     await runtime.shutdown();
+  }
+}
+
+/** Records the address (never the token); a failure only costs the lookup, so it is a warning. */
+function recordInstance(instances: InstanceRecords | null, address: string, target: string, cwd: string, logger: Logger): () => void {
+  if (!instances) return () => {};
+  try {
+    return instances.write({ address: connectableAddress(address), startedAt: Date.now(), target, cwd });
+  } catch (err) {
+    logger.warn({ err, dir: instances.dir }, "could not record this instance's address; `stingray status` will need --address");
+    return () => {};
   }
 }
 

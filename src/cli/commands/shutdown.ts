@@ -5,7 +5,8 @@
 import { createInterface } from "node:readline/promises";
 import { AdminClient } from "../admin-client.ts";
 import { CliError, EXIT_USAGE, UnreachableError } from "../errors.ts";
-import { resolveAddress, resolveToken, type CliIO } from "../io.ts";
+import { resolveToken, type CliIO } from "../io.ts";
+import { resolveRuntimeAddress } from "../runtime-address.ts";
 
 export interface ShutdownCommandOptions {
   address?: string;
@@ -17,7 +18,7 @@ export interface ShutdownCommandOptions {
 }
 
 export async function shutdownCommand(options: ShutdownCommandOptions, io: CliIO): Promise<number> {
-  const address = resolveAddress(options.address, io.env);
+  const address = resolveRuntimeAddress(options.address, io);
   const client = new AdminClient({ address, token: resolveToken(options.token, io.env) });
   if (!options.yes) {
     if (!io.stdin.isTTY) {

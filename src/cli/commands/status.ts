@@ -3,7 +3,8 @@
 
 import { AdminClient } from "../admin-client.ts";
 import { formatStatus } from "../format.ts";
-import { resolveAddress, resolveToken, type CliIO } from "../io.ts";
+import { resolveToken, type CliIO } from "../io.ts";
+import { resolveRuntimeAddress } from "../runtime-address.ts";
 
 export interface StatusCommandOptions {
   address?: string;
@@ -12,7 +13,7 @@ export interface StatusCommandOptions {
 }
 
 export async function statusCommand(options: StatusCommandOptions, io: CliIO): Promise<number> {
-  const client = new AdminClient({ address: resolveAddress(options.address, io.env), token: resolveToken(options.token, io.env) });
+  const client = new AdminClient({ address: resolveRuntimeAddress(options.address, io), token: resolveToken(options.token, io.env) });
   const snap = await client.status();
   io.stdout.write(options.json ? `${JSON.stringify(snap, null, 2)}\n` : `${formatStatus(snap)}\n`);
   return 0;

@@ -2,12 +2,20 @@
 // output and exit code. `startCli` leaves it running (for `stingray run`) with live output access.
 
 import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
 export const BIN = path.join(ROOT, "bin/stingray.js");
 export const FIXTURES = path.join(ROOT, "test/fixtures/cli");
+/**
+ * The instance-record directory of every CLI this test file spawns: its own, so `status` without
+ * --address never finds a developer's runtime or another test file's.
+ */
+export const STATE_DIR = mkdtempSync(path.join(os.tmpdir(), "stingray-cli-state-"));
+process.once("exit", () => rmSync(STATE_DIR, { recursive: true, force: true }));
 
 export interface CliResult {
   code: number | null;
@@ -26,7 +34,7 @@ export interface SpawnOptions {
 function childEnv(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
   // Tests must not inherit a developer's runtime address or token.
   const { STINGRAY_ADDRESS: _a, STINGRAY_ADMIN_TOKEN: _t, ...env } = process.env;
-  return { ...env, STINGRAY_LOG_LEVEL: "warn", ...extra };
+  return { ...env, STINGRAY_LOG_LEVEL: "warn", STINGRAY_STATE_DIR: STATE_DIR, ...extra };
 }
 
 export function runCli(args: string[], options: SpawnOptions = {}): Promise<CliResult> {

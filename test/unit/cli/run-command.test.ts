@@ -1,8 +1,10 @@
 import { EventEmitter } from "node:events";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { PassThrough } from "node:stream";
 import { fileURLToPath } from "node:url";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { runCommand, type RunCommandOptions } from "../../../src/cli/commands/run.ts";
 import type { CliIO } from "../../../src/cli/io.ts";
 import type { RuntimeBridge, RuntimeStartOptions } from "../../../src/cli/runtime-bridge.ts";
@@ -13,6 +15,9 @@ import type { StatusSnapshot } from "../../../src/observability/status.ts";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
 const silent = createLogger({ level: "silent" });
+/** Instance records of the runs in this file (never the developer's ~/.local/state). */
+const STATE_DIR = mkdtempSync(path.join(os.tmpdir(), "stingray-run-state-"));
+afterAll(() => rmSync(STATE_DIR, { recursive: true, force: true }));
 
 function captureIO(): CliIO & { out: () => string; err: () => string } {
   const stdout = new PassThrough();
@@ -22,7 +27,7 @@ function captureIO(): CliIO & { out: () => string; err: () => string } {
   stdout.on("data", (d) => (out += d));
   stderr.on("data", (d) => (err += d));
   const stdin = new PassThrough();
-  return { stdout, stderr, stdin, env: {}, cwd: ROOT, out: () => out, err: () => err };
+  return { stdout, stderr, stdin, env: { STINGRAY_STATE_DIR: STATE_DIR }, cwd: ROOT, out: () => out, err: () => err };
 }
 
 /** A runtime whose deployments start 2 replicas: none running, then one, then both when deploy resolves. */
@@ -123,6 +128,20 @@ describe("stingray run (in-process, fake runtime)", () => {
     await h.runtime().startOptions.admin.shutdown();
     expect(await done).toBe(0);
     expect(h.io.out()).toContain("shutting down (admin API)");
+  });
+
+  it("records its address, never its token, while it runs and removes the record when it stops", async () => {
+    const h = harness();
+    const done = h.run("test/fixtures/cli/echo-app.ts:app", { progress: false, adminToken: "s3cret-admin-token" });
+    await until(() => h.io.out().includes("ready at"));
+    expect(readdirSync(STATE_DIR)).toEqual([`${process.pid}.json`]);
+    const text = readFileSync(path.join(STATE_DIR, `${process.pid}.json`), "utf8");
+    expect(JSON.parse(text)).toMatchObject({ pid: process.pid, address: "http://127.0.0.1:8123", target: "test/fixtures/cli/echo-app.ts:app", cwd: ROOT });
+    expect(text).not.toContain("s3cret");
+    expect(h.runtime().startOptions.adminToken).toBe("s3cret-admin-token");
+    h.signals.emit("SIGTERM", "SIGTERM");
+    expect(await done).toBe(0);
+    expect(readdirSync(STATE_DIR)).toEqual([]);
   });
 
   it("fails with the deploy error and still shuts the runtime down", async () => {
