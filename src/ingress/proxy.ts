@@ -1,9 +1,10 @@
 // The HTTP proxy (main thread, express 5): mounts every application at its route prefix and sends
 // each request through the HttpDispatcher to a replica of the app's ingress deployment, streaming
-// the response back. Built-in endpoints: GET /-/healthz, GET /-/routes (prefix → app, as Ray's
-// proxy answers), and the RFC 9728 protected-resource metadata of apps with auth. Extra routers
-// (metrics, dashboard, admin API) mount at the root; the runtime's own paths (/-/*, /metrics,
-// /.well-known/*) are reserved for them, and application traffic bypasses express entirely.
+// the response back. Built-in endpoints: GET /-/healthz (liveness), GET /-/ready (readiness),
+// GET /-/routes (prefix → app, as Ray's proxy answers), and the RFC 9728 protected-resource
+// metadata of apps with auth. Extra routers (metrics, dashboard, admin API) mount at the root; the
+// runtime's own paths (/-/*, /metrics, /.well-known/*) are reserved for them, and application
+// traffic bypasses express entirely.
 //
 // Per request, in order: route match (404), Host check (403, DNS rebinding), Origin check on MCP
 // endpoints (403), bearer auth (401/403), then the MCP rules (mcp-endpoint.ts) or, for plain fetch
@@ -85,6 +86,14 @@ class HttpProxy implements Proxy {
     app.set("etag", false);
     app.get("/-/healthz", (_req, res) => {
       sendJson(res, 200, { status: "ok" });
+    });
+    // Readiness, for a supervisor: fails while shutting down or while the runtime reports a
+    // replica thread that would not exit (only a process restart frees it).
+    app.get("/-/ready", (_req, res) => {
+      const r = this.#closing ? { ready: false, reasons: ["shutting down"] } : (this.#options.readiness?.() ?? { ready: true, reasons: [] });
+      res.setHeader("Cache-Control", "no-store");
+      if (r.ready) sendJson(res, 200, { status: "ready" });
+      else sendJson(res, 503, { status: "not ready", reasons: r.reasons });
     });
     app.get("/-/routes", (_req, res) => {
       const table: Record<string, string> = {};

@@ -54,10 +54,21 @@ export interface ProxyOptions {
    * runtime's reserved paths (/-/*, /metrics) and any path no application serves.
    */
   routers?: RequestHandler[];
+  /**
+   * Whether this process should get traffic, for `GET /-/ready` (503 with the reasons when not);
+   * `/-/healthz` stays a plain liveness answer. Default: always ready while not closing.
+   */
+  readiness?: () => Readiness;
   /** Called once per finished application request (metrics, access log). Never throws into the proxy. */
   onRequest?: (event: ProxyRequestEvent) => void;
   /** Structured logger (pino-compatible); the proxy never logs headers or tokens. */
   logger?: ProxyLogger;
+}
+
+export interface Readiness {
+  ready: boolean;
+  /** Why not, one line each (e.g. a replica thread that would not exit). */
+  reasons: string[];
 }
 
 export interface ProxyRequestEvent {

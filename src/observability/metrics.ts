@@ -113,6 +113,7 @@ export class RuntimeMetrics {
   readonly #replicas: Gauge<"app" | "deployment" | "state">;
   readonly #target: Gauge<"app" | "deployment">;
   readonly #restarts: Counter<"app" | "deployment">;
+  readonly #unkillable: Gauge<"app" | "deployment">;
   readonly #window: RollingWindow;
   readonly #appWindows = new Map<string, RollingWindow>();
   readonly #errors: RingBuffer<ErrorRecord>;
@@ -166,6 +167,12 @@ export class RuntimeMetrics {
     this.#restarts = new Counter({
       name: "stingray_replica_restarts_total",
       help: "Replicas replaced after a crash, a failed start or failed health checks",
+      labelNames: ["app", "deployment"],
+      registers,
+    });
+    this.#unkillable = new Gauge({
+      name: "stingray_unkillable_threads",
+      help: "Replica threads told to end that have not exited (blocked in native code); restart the process",
       labelNames: ["app", "deployment"],
       registers,
     });
@@ -269,6 +276,10 @@ export class RuntimeMetrics {
     this.#target.reset();
     this.#queued.reset();
     this.#ongoing.reset();
+    this.#unkillable.reset();
+    for (const t of snapshot.runtime.unkillableThreads ?? []) {
+      this.#unkillable.inc({ app: label(t.app), deployment: label(t.deployment) });
+    }
     for (const app of snapshot.applications) {
       for (const dep of app.deployments) {
         const labels = { app: app.name, deployment: dep.name };

@@ -57,6 +57,21 @@ export interface ApplicationStatusInfo {
   deployments: DeploymentStatusInfo[];
 }
 
+/**
+ * A replica thread that was told to end (terminated after failing its liveness probes, or stopped)
+ * and did not exit in time: blocked in native code, still holding its CPU/GPU work. Its resources
+ * were released and a replacement started; the process itself should be restarted (/-/ready fails).
+ */
+export interface UnkillableThreadInfo {
+  app: string;
+  deployment: string;
+  replica: string;
+  /** Epoch ms when it was given up on. */
+  since: number;
+  /** Why it was being ended. */
+  message: string;
+}
+
 export interface RuntimeStatusInfo {
   /** Where the HTTP proxy listens, e.g. http://127.0.0.1:8000. */
   address?: string;
@@ -66,6 +81,8 @@ export interface RuntimeStatusInfo {
   version?: string;
   /** Node-wide logical resources: what exists and what is not reserved. */
   resources?: { total: Record<string, number>; available: Record<string, number> };
+  /** Replica threads that would not exit (see UnkillableThreadInfo); empty or absent when none. */
+  unkillableThreads?: UnkillableThreadInfo[];
 }
 
 export interface StatusSnapshot {

@@ -22,6 +22,7 @@ import type { ReplicaScheduler } from "./placement.ts";
 import type { ReplicaFactory } from "./replica.ts";
 import type { ReplicaPicker } from "./replica-picker.ts";
 import { DeploymentRouter } from "./router.ts";
+import { UnkillableThreads, type UnkillableThreadInfo } from "./unkillable-threads.ts";
 
 export interface ApplicationSpec {
   name: string;
@@ -53,6 +54,13 @@ export interface ControllerOptions {
   /** Loop period; default 100 ms. */
   tickMs?: number;
   healthCheckFailureThreshold?: number;
+  /**
+   * How long a replica's thread may take to exit once terminated (or after its drain) before it
+   * is reported as a thread that will not exit; default 2000 ms. Worker.terminate() ends
+   * JavaScript, a busy loop included, in milliseconds (about 10 ms measured here): only a native
+   * call (a synchronous child process, a native addon's compute) outlasts it.
+   */
+  threadExitWaitMs?: number;
   maxStartFailures?: number;
 }
 
@@ -62,6 +70,7 @@ interface ApplicationState {
 }
 
 let replicaCounter = 0;
+const DEFAULT_THREAD_EXIT_WAIT_MS = 2_000;
 
 export class Controller {
   readonly #opts: ControllerOptions;
@@ -72,6 +81,7 @@ export class Controller {
   #timer: NodeJS.Timeout | undefined;
   #stepSoon: NodeJS.Immediate | undefined;
   #stepping = false;
+  readonly #unkillable = new UnkillableThreads();
 
   constructor(options: ControllerOptions) {
     this.#opts = options;
@@ -174,6 +184,9 @@ export class Controller {
           this.#apps.delete(name);
         }
       }
+      for (const t of this.#unkillable.sweep()) {
+        this.#opts.log.info({ replica: t.replica }, `the thread of replica ${t.replica} has exited after all`);
+      }
     } catch (err) {
       this.#opts.log.error({ err }, "controller step failed");
     } finally {
@@ -218,6 +231,11 @@ export class Controller {
   isReplicaRoutable(id: ReplicaId): boolean {
     for (const r of this.#routers.values()) if (r.hasReplica(id)) return true;
     return false;
+  }
+
+  /** Replica threads that were told to end and have not exited (blocked in native code). */
+  unkillableThreads(): UnkillableThreadInfo[] {
+    return this.#unkillable.list();
   }
 
   status(): ApplicationStatusReport[] {
@@ -282,6 +300,8 @@ export class Controller {
       log: this.#opts.log,
       policy: this.#opts.policy ?? replicaQueueLengthPolicy,
       healthCheckFailureThreshold: this.#opts.healthCheckFailureThreshold ?? 3,
+      threadExitWaitMs: this.#opts.threadExitWaitMs ?? DEFAULT_THREAD_EXIT_WAIT_MS,
+      unkillable: this.#unkillable,
       maxStartFailures: this.#opts.maxStartFailures ?? 3,
       newReplicaId: (id) => replicaId(`${id.app}#${id.deployment}#${(++replicaCounter).toString(36)}${randomSuffix()}`),
     });

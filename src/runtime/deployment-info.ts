@@ -14,6 +14,7 @@ import type { Placement, ReplicaScheduler } from "./placement.ts";
 import type { ReplicaFactory, ReplicaSpec } from "./replica.ts";
 import type { ReplicaState } from "./replica-state.ts";
 import type { DeploymentRouter } from "./router.ts";
+import type { UnkillableThreads } from "./unkillable-threads.ts";
 
 /** What the controller should run for one deployment (the goal). */
 export interface DeploymentTarget {
@@ -43,8 +44,12 @@ export interface DeploymentStateDeps {
   upcall?: CallTransport;
   log: ControlLogger;
   policy: AutoscalingPolicy;
-  /** Consecutive failed health checks that replace a replica (Ray: 3). */
+  /** Consecutive failed liveness probes that declare a replica dead (Ray: 3). */
   healthCheckFailureThreshold: number;
+  /** How long a terminated (or drained) replica's thread may take to exit before it is reported. */
+  threadExitWaitMs: number;
+  /** Where threads that would not exit are reported (shared by every deployment). */
+  unkillable: UnkillableThreads;
   /** Consecutive failed starts of one version that mark the deployment DEPLOY_FAILED. */
   maxStartFailures: number;
   newReplicaId(id: DeploymentId): ReplicaId;

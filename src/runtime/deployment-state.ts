@@ -1,12 +1,12 @@
 // One deployment's goal state (what should run: code version, userConfig, replica count) and
 // current state (its replicas by state), and `update()`, one reconcile step between them:
-// collect finished starts / reconfigures / stops, health-check running replicas, replace dead or
-// unhealthy ones (as RECOVERING), apply autoscaling, reconfigure in place when only userConfig
+// collect finished starts / reconfigures / stops, probe running replicas' liveness, replace dead
+// ones (as RECOVERING; one that fails its probes is terminated without a drain), apply autoscaling, reconfigure in place when only userConfig
 // changed, and start or stop replicas toward the goal — gradually when the code version changed
 // (a rolling update: a new replica must run before an old one is drained, so no request fails).
 // Repeated start failures of one version end in DEPLOY_FAILED carrying the error, not a crash loop.
 
-import { DeployFailedError, ResourceUnavailableError } from "../errors.ts";
+import { DeployFailedError, ReplicaDiedError, ResourceUnavailableError } from "../errors.ts";
 import type { DeploymentConfig } from "../deployments/options.ts";
 import {
   actorResources,
@@ -121,7 +121,7 @@ export class DeploymentState {
     this.#collectStarted(now);
     this.#collectReconfigured(now);
     this.#checkHealth(now);
-    this.#collectStopped();
+    this.#collectStopped(now);
     this.#autoscale(now);
     this.#reconfigureInPlace(now);
     this.#scale(now);
@@ -255,30 +255,67 @@ export class DeploymentState {
 
   #checkHealth(now: number): void {
     const cfg = this.#target.config;
+    const threshold = this.#deps.healthCheckFailureThreshold;
+    const liveness = { periodMs: cfg.healthCheckPeriodS * 1000, timeoutMs: cfg.healthCheckTimeoutS * 1000, threshold };
     for (const r of this.#replicas.pop(["RUNNING"])) {
-      const failure = r.checkHealth(
-        now,
-        cfg.healthCheckPeriodS * 1000,
-        cfg.healthCheckTimeoutS * 1000,
-        this.#deps.healthCheckFailureThreshold,
-      );
+      const failure = r.checkHealth(now, liveness);
       if (!failure) {
+        this.#replicas.add(r);
+        continue;
+      }
+      if (r.death) {
+        // Its thread already died on its own: #collectDead replaces it on the next step.
         this.#replicas.add(r);
         continue;
       }
       this.#lastError = failure;
       this.#restarts++;
       this.#recoveriesOwed++;
-      this.#deps.log.warn({ replica: r.id, err: failure }, `replica ${r.id} failed its health check; replacing it`);
-      this.#stopReplica(r, now);
+      this.#deps.log.warn(
+        { replica: r.id, err: failure },
+        `replica ${r.id} declared dead after ${threshold} failed liveness probes in a row; terminating it without a drain and replacing it`,
+      );
+      const reason = new ReplicaDiedError(
+        `replica ${r.id} was declared dead after ${threshold} failed liveness probes: ${failure.message}`,
+        { cause: failure },
+      );
+      // Out of routing at once: queued requests go to other replicas (or wait for the replacement).
+      this.#deps.router.removeReplica(r.id);
+      r.terminate(reason, now, this.#deps.threadExitWaitMs);
+      this.#replicas.add(r);
     }
   }
 
-  #collectStopped(): void {
+  #collectStopped(now: number): void {
     for (const r of this.#replicas.pop(["STOPPING"])) {
-      if (r.checkStopped() || r.death) r.placement.release();
-      else this.#replicas.add(r);
+      const progress = r.checkStopped(now);
+      if (progress === "stopped" || (progress === "stopping" && r.death)) {
+        r.placement.release();
+      } else if (progress === "will-not-exit") {
+        this.#giveUpOn(r, now);
+      } else {
+        this.#replicas.add(r);
+      }
     }
+  }
+
+  /**
+   * Its thread missed its exit deadline (blocked in native code): release its resources so a
+   * replacement can start, and report the thread until it exits. Waiting would leave the
+   * deployment short of a replica, and shutdown unbounded, for as long as the native call runs.
+   */
+  #giveUpOn(r: ReplicaState, now: number): void {
+    r.placement.release();
+    const how = r.terminated ? "being terminated" : "its graceful stop";
+    const message = `its thread did not exit within ${this.#deps.threadExitWaitMs / 1000}s of ${how} (blocked in native code?)`;
+    this.#deps.unkillable.add(
+      { app: this.id.app, deployment: this.id.deployment, replica: r.id, since: now, message },
+      () => r.exited,
+    );
+    this.#deps.log.error(
+      { replica: r.id, app: this.id.app, deployment: this.id.deployment },
+      `replica ${r.id}: ${message}; its resources were released and it is reported until it exits; restart the process if it never does (/-/ready fails meanwhile)`,
+    );
   }
 
   // ---- deciding ----
@@ -400,7 +437,7 @@ export class DeploymentState {
   #stopReplica(r: ReplicaState, now: number): void {
     for (const s of this.#replicas.pop()) if (s !== r) this.#replicas.add(s);
     this.#deps.router.removeReplica(r.id);
-    r.stop(this.#target.config.gracefulShutdownTimeoutS * 1000, now);
+    r.stop(this.#target.config.gracefulShutdownTimeoutS * 1000, now, this.#deps.threadExitWaitMs);
     this.#replicas.add(r);
   }
 

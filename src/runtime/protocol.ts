@@ -58,6 +58,11 @@ export type ToReplica =
   | { type: "call"; id: number; method: string; args: unknown[]; stream: boolean }
   | { type: "cancel"; id: number; reason: CancelReason }
   | { type: "credit"; id: number; n: number }
+  /**
+   * The liveness probe, on the control path: answered outside the request slots, so a replica
+   * at maxOngoingRequests still answers it; runs the class's checkHealth() when asked.
+   */
+  | { type: "ping"; id: number; checkHealth: boolean }
   | { type: "batch"; messages: ToReplica[] }
   | UpcallReply;
 
@@ -76,6 +81,8 @@ export type FromReplica =
   | { type: "error"; id: number; error: SerializedError }
   | { type: "item"; id: number; value: unknown }
   | { type: "end"; id: number }
+  /** Answers a `ping` (same id); `error` when checkHealth() threw. */
+  | { type: "pong"; id: number; error?: SerializedError }
   | { type: "batch"; messages: FromReplica[] }
   | UpcallRequest;
 

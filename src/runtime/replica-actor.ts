@@ -56,6 +56,8 @@ interface PendingCall {
   reject: ((err: Error) => void) | undefined;
   /** The caller has been answered (cancel, timeout); we only wait for the worker to finish. */
   detached: boolean;
+  /** Detached because its deadline passed (it counts against the replica's liveness). */
+  timedOut: boolean;
   timer: NodeJS.Timeout | undefined;
   signal: AbortSignal | undefined;
   onAbort: (() => void) | undefined;
@@ -83,6 +85,10 @@ export class PiscinaReplicaActor implements ReplicaActor {
   #starting: { resolve: () => void; reject: (err: Error) => void } | undefined;
   #drained: (() => void) | undefined;
   #stopping: Promise<void> | undefined;
+  /** Settles once the thread has exited (set by the first teardown). */
+  #exited: Promise<void> | undefined;
+  readonly #pings = new Map<number, { resolve: () => void; reject: (err: Error) => void }>();
+  #nextPingId = 1;
   readonly #deathListeners: Array<(death: ReplicaDeath) => void> = [];
 
   constructor(spec: ReplicaSpec) {
@@ -106,6 +112,38 @@ export class PiscinaReplicaActor implements ReplicaActor {
 
   get methods(): ReadonlySet<string> {
     return this.#methods;
+  }
+
+  get overdueCalls(): ReadonlyMap<number, string> {
+    const out = new Map<number, string>();
+    for (const [id, pending] of this.#calls) if (pending.timedOut) out.set(id, pending.method);
+    return out;
+  }
+
+  probe(options: { checkHealth: boolean }): Promise<void> {
+    if (this.#state !== "RUNNING") {
+      const refused = this.#state === "DEAD" ? new ReplicaDiedError(`replica ${this.id} is dead`) : new ReplicaStoppedError(`replica ${this.id} is ${this.#state}`);
+      return Promise.reject(refused);
+    }
+    const id = this.#nextPingId++;
+    return new Promise((resolve, reject) => {
+      this.#pings.set(id, { resolve, reject });
+      this.#post({ type: "ping", id, checkHealth: options.checkHealth });
+    });
+  }
+
+  terminate(reason: Error): Promise<void> {
+    const state = this.#state;
+    if (state === "NEW" || state === "STOPPED" || state === "DEAD") return this.#exited ?? Promise.resolve();
+    this.#state = "DEAD";
+    if (state === "STARTING") {
+      this.#starting?.reject(new ReplicaStartError(`replica ${this.id} was terminated while starting: ${reason.message}`, { cause: reason }));
+      this.#starting = undefined;
+    }
+    this.#failAll(() => new ReplicaDiedError(`replica ${this.id} was terminated with this call in flight: ${reason.message}`, { cause: reason }));
+    this.#drained?.();
+    // No drain: Worker.terminate() interrupts running JavaScript at once (a busy loop included).
+    return this.#teardown();
   }
 
   start(): Promise<void> {
@@ -169,7 +207,7 @@ export class PiscinaReplicaActor implements ReplicaActor {
     const id = this.#nextId++;
     return new Promise((resolve, reject) => {
       const pending: PendingCall = {
-        method, receiver: undefined, resolve, reject, detached: false,
+        method, receiver: undefined, resolve, reject, detached: false, timedOut: false,
         timer: undefined, signal: undefined, onAbort: undefined,
       };
       this.#begin(id, pending, args, false, options);
@@ -194,7 +232,7 @@ export class PiscinaReplicaActor implements ReplicaActor {
           return receiver;
         }
         const pending: PendingCall = {
-          method, receiver, resolve: undefined, reject: undefined, detached: false,
+          method, receiver, resolve: undefined, reject: undefined, detached: false, timedOut: false,
           timer: undefined, signal: undefined, onAbort: undefined,
         };
         this.#begin(id, pending, args, true, options);
@@ -284,6 +322,7 @@ export class PiscinaReplicaActor implements ReplicaActor {
     const pending = this.#calls.get(id);
     if (!pending || pending.detached) return;
     pending.detached = true;
+    pending.timedOut = reason === "timeout";
     detach(pending);
     this.#post({ type: "cancel", id, reason });
     if (!answerCaller) return;
@@ -335,6 +374,13 @@ export class PiscinaReplicaActor implements ReplicaActor {
         const err = deserializeError(msg.error);
         if (pending.receiver) pending.receiver.failAfterQueued(err);
         else pending.reject!(err);
+        return;
+      }
+      case "pong": {
+        const ping = this.#pings.get(msg.id);
+        this.#pings.delete(msg.id);
+        if (msg.error) ping?.reject(deserializeError(msg.error));
+        else ping?.resolve();
         return;
       }
       case "ready":
@@ -403,6 +449,9 @@ export class PiscinaReplicaActor implements ReplicaActor {
   }
 
   #failAll(makeError: () => Error): void {
+    const pings = [...this.#pings.values()];
+    this.#pings.clear();
+    for (const ping of pings) ping.reject(makeError());
     const calls = [...this.#calls.values()];
     this.#calls.clear();
     for (const pending of calls) {
@@ -414,12 +463,18 @@ export class PiscinaReplicaActor implements ReplicaActor {
     }
   }
 
-  async #teardown(): Promise<void> {
-    this.#upcalls?.closeAll();
-    this.#port?.close();
-    const pool = this.#pool;
-    this.#pool = undefined;
-    await pool?.destroy().catch(() => {});
+  /** Ends the thread once; every caller gets the same promise, settled when it has exited. */
+  #teardown(): Promise<void> {
+    this.#exited ??= (async () => {
+      this.#upcalls?.closeAll();
+      this.#port?.close();
+      const pool = this.#pool;
+      this.#pool = undefined;
+      // piscina's destroy() terminates the worker and waits for its exit event: milliseconds for
+      // JavaScript (a busy loop included), but not before a native call it is blocked in returns.
+      await pool?.destroy().catch(() => {});
+    })();
+    return this.#exited;
   }
 
   #post(msg: ToReplica): void {

@@ -1,13 +1,17 @@
 // One replica as the controller sees it: a small state machine over a ReplicaActor
 // (STARTING/RECOVERING → RUNNING ⇄ UPDATING → STOPPING) with non-blocking checks, in the manner of
-// Ray's ActorReplicaWrapper: the controller starts things (start, health check, reconfigure, stop)
-// and on a later tick asks whether they finished, so one slow replica never blocks the loop.
+// Ray's ActorReplicaWrapper: the controller starts things (start, liveness probe, reconfigure,
+// stop, terminate) and on a later tick asks whether they finished, so one slow replica never
+// blocks the loop. A stop or terminate has a deadline for the thread to exit: past it the replica
+// is reported as a thread that will not exit (blocked in native code) instead of being waited for.
 // Also the container that keeps replicas by state.
 
-import { ReplicaBusyError, TimeoutError } from "../errors.ts";
+import { ReplicaBusyError } from "../errors.ts";
 import type { ReplicaId } from "./ids.ts";
+import { LivenessCheck, type LivenessSettings } from "./liveness.ts";
 import type { Placement } from "./placement.ts";
 import type { ReplicaActor } from "./replica.ts";
+import { PENDING, Tracked } from "./tracked.ts";
 
 export type ReplicaStateName = "STARTING" | "RUNNING" | "UPDATING" | "RECOVERING" | "STOPPING";
 
@@ -19,25 +23,8 @@ export interface ReplicaVersion {
   userConfig: string;
 }
 
-type Outcome = { done: false } | { done: true; error?: Error };
-
-const PENDING: Outcome = { done: false };
-
-/** Tracks a promise's result without awaiting it. */
-class Tracked {
-  #outcome: Outcome = PENDING;
-  readonly startedAtMs: number;
-  constructor(promise: Promise<unknown>, startedAtMs: number) {
-    this.startedAtMs = startedAtMs;
-    promise.then(
-      () => (this.#outcome = { done: true }),
-      (err: unknown) => (this.#outcome = { done: true, error: err instanceof Error ? err : new Error(String(err)) }),
-    );
-  }
-  get outcome(): Outcome {
-    return this.#outcome;
-  }
-}
+/** Where a stopping replica's thread is: still going, gone, or past its deadline to exit. */
+export type StopProgress = "stopping" | "stopped" | "will-not-exit";
 
 export class ReplicaState {
   readonly actor: ReplicaActor;
@@ -47,10 +34,11 @@ export class ReplicaState {
   #state: ReplicaStateName;
   #start: Tracked | undefined;
   #stop: Tracked | undefined;
+  /** When the thread must have exited (stop: drain + exit wait; terminate: exit wait). */
+  #exitDeadlineMs = Number.POSITIVE_INFINITY;
+  #terminated = false;
   #reconfigure: { tracked: Tracked; version: ReplicaVersion; userConfig: unknown } | undefined;
-  #health: Tracked | undefined;
-  #lastHealthCheckMs: number;
-  #healthFailures = 0;
+  readonly #liveness: LivenessCheck;
   #death: Error | undefined;
 
   constructor(actor: ReplicaActor, placement: Placement, version: ReplicaVersion, recovering: boolean, nowMs: number) {
@@ -58,7 +46,7 @@ export class ReplicaState {
     this.placement = placement;
     this.version = version;
     this.createdAtMs = nowMs;
-    this.#lastHealthCheckMs = nowMs;
+    this.#liveness = new LivenessCheck(nowMs);
     this.#state = recovering ? "RECOVERING" : "STARTING";
   }
 
@@ -111,41 +99,13 @@ export class ReplicaState {
   }
 
   /**
-   * Runs the user's checkHealth() every period (when the class has one) and reports a failure
-   * once `threshold` checks in a row failed or timed out. A replica too busy to take the check
-   * (at maxOngoingRequests) counts as alive: it is evidently doing work.
+   * The runtime's liveness probe (liveness.ts): on the control path, every period, with the
+   * class's checkHealth() when it has one. Returns the failure once `threshold` probes in a row
+   * failed, or the thread's own death.
    */
-  checkHealth(nowMs: number, periodMs: number, timeoutMs: number, threshold: number): Error | undefined {
+  checkHealth(nowMs: number, liveness: LivenessSettings): Error | undefined {
     if (this.#death) return this.#death;
-    if (this.#health) {
-      const o = this.#health.outcome;
-      let failure: Error | undefined;
-      if (!o.done) {
-        if (nowMs - this.#health.startedAtMs < timeoutMs) return undefined;
-        failure = new TimeoutError(`checkHealth() did not answer within ${timeoutMs / 1000}s`);
-      } else if (o.error && !(o.error instanceof ReplicaBusyError)) {
-        failure = o.error;
-      }
-      this.#health = undefined;
-      if (!failure) {
-        this.#healthFailures = 0;
-        return undefined;
-      }
-      this.#healthFailures++;
-      if (this.#healthFailures >= threshold) return failure;
-      return undefined;
-    }
-    if (nowMs - this.#lastHealthCheckMs < periodMs) return undefined;
-    this.#lastHealthCheckMs = nowMs;
-    if (!this.actor.methods.has("checkHealth")) return undefined;
-    let p: Promise<unknown>;
-    try {
-      p = this.actor.call("checkHealth", [], { timeoutMs });
-    } catch (err) {
-      p = Promise.reject(err);
-    }
-    this.#health = new Tracked(p, nowMs);
-    return undefined;
+    return this.#liveness.check(this.actor, nowMs, liveness);
   }
 
   /** Applies a new userConfig in place (RUNNING → UPDATING). */
@@ -179,20 +139,41 @@ export class ReplicaState {
     return {};
   }
 
-  /** Stops accepting, drains up to the graceful timeout, ends the thread. */
-  stop(gracefulTimeoutMs: number, nowMs: number): void {
+  /**
+   * Stops accepting, drains up to the graceful timeout, ends the thread; the thread must have
+   * exited `exitWaitMs` after the drain.
+   */
+  stop(gracefulTimeoutMs: number, nowMs: number, exitWaitMs = Number.POSITIVE_INFINITY): void {
     if (this.#state === "STOPPING") return;
     this.#state = "STOPPING";
-    let p: Promise<void>;
-    try {
-      p = this.actor.stop({ gracefulTimeoutMs });
-    } catch (err) {
-      p = Promise.reject(err);
-    }
-    this.#stop = new Tracked(p, nowMs);
+    this.#exitDeadlineMs = nowMs + gracefulTimeoutMs + exitWaitMs;
+    this.#stop = Tracked.start(() => this.actor.stop({ gracefulTimeoutMs }), nowMs);
   }
 
-  checkStopped(): boolean {
+  /**
+   * Declared dead: ends the thread now without a drain (in-flight calls fail with `reason`); it
+   * must have exited within `exitWaitMs`. Also cuts short a graceful stop in progress.
+   */
+  terminate(reason: Error, nowMs: number, exitWaitMs: number): void {
+    if (this.#terminated) return;
+    this.#terminated = true;
+    this.#state = "STOPPING";
+    this.#exitDeadlineMs = nowMs + exitWaitMs;
+    this.#stop = Tracked.start(() => this.actor.terminate(reason), nowMs);
+  }
+
+  /** Whether it was terminated (declared dead) rather than drained. */
+  get terminated(): boolean {
+    return this.#terminated;
+  }
+
+  checkStopped(nowMs: number): StopProgress {
+    if (this.#stop?.outcome.done) return "stopped";
+    return nowMs >= this.#exitDeadlineMs ? "will-not-exit" : "stopping";
+  }
+
+  /** Whether the thread has exited (a stop or terminate finished). */
+  get exited(): boolean {
     return this.#stop?.outcome.done ?? false;
   }
 }

@@ -48,7 +48,24 @@ export interface ReplicaActor {
   start(): Promise<void>;
   call(method: string, args: unknown[], options?: CallOptions): Promise<unknown>;
   stream(method: string, args: unknown[], options?: CallOptions): AsyncIterable<unknown>;
-  /** Called once if the thread dies unexpectedly (not after `stop()`). */
+  /**
+   * Calls whose caller already got a TimeoutError but that the replica never finished (id →
+   * method): each still holds a request slot. The liveness check counts them against the replica.
+   */
+  readonly overdueCalls: ReadonlyMap<number, string>;
+  /**
+   * The liveness probe, on a control path outside the request slots (never refused as busy):
+   * resolves once the thread's event loop answered and, with `checkHealth`, the class's
+   * checkHealth() passed; rejects with its error, or when the replica is not running.
+   */
+  probe(options: { checkHealth: boolean }): Promise<void>;
+  /**
+   * Ends the thread now, without a drain (the replica was declared dead): calls in flight fail
+   * with ReplicaDiedError naming `reason`; no death event. Resolves once the thread has exited,
+   * which a thread blocked in native code may not do for a long time: callers bound the wait.
+   */
+  terminate(reason: Error): Promise<void>;
+  /** Called once if the thread dies unexpectedly (not after `stop()` or `terminate()`). */
   onDeath(listener: (death: ReplicaDeath) => void): void;
   /** Stops accepting calls, waits for in-flight calls up to the timeout, then ends the thread. */
   stop(options?: { gracefulTimeoutMs?: number }): Promise<void>;

@@ -17,7 +17,7 @@ import { createDeploymentHandle, type DeploymentHandle } from "../deployments/ha
 import type { AdminActions } from "../observability/http.ts";
 import { createLogger, type Logger } from "../observability/logger.ts";
 import type { StatusSnapshot } from "../observability/status.ts";
-import type { Proxy, ProxyOptions } from "../ingress/types.ts";
+import type { Proxy, ProxyOptions, Readiness } from "../ingress/types.ts";
 import { applicationSpec, normalizeRoutePrefix } from "./app-targets.ts";
 import type { CallOptions, CallTransport } from "./call.ts";
 import { systemClock, type Clock } from "./clock.ts";
@@ -204,7 +204,21 @@ export class Runtime {
       resources: this.#scheduler.snapshot(),
     };
     if (this.#address) runtime.address = this.#address;
+    runtime.unkillableThreads = this.#controller.unkillableThreads();
     return { runtime, applications: this.#controller.status() };
+  }
+
+  /**
+   * Whether the process should get traffic (`GET /-/ready`): not while shutting down, and not
+   * while a replica thread that was told to end is still running (blocked in native code: only
+   * restarting the process frees what it holds).
+   */
+  readiness(): Readiness {
+    if (this.#shutdown) return { ready: false, reasons: ["shutting down"] };
+    const reasons = this.#controller
+      .unkillableThreads()
+      .map((t) => `replica ${t.replica} of ${t.app}#${t.deployment}: ${t.message}`);
+    return { ready: reasons.length === 0, reasons };
   }
 
   /** Stops accepting requests, drains replicas up to their graceful timeouts, stops threads. */
@@ -238,6 +252,7 @@ export class Runtime {
       host: http.host ?? DEFAULT_HTTP_HOST,
       port: http.port ?? DEFAULT_HTTP_PORT,
       dispatcher: this.#dispatcher,
+      readiness: () => this.readiness(),
       routers: [obs.router],
       onRequest: (event) => obs.onRequest(event),
       logger: this.#log,

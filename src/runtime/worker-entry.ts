@@ -149,6 +149,9 @@ class ReplicaHost {
       case "credit":
         this.#active.get(msg.id)?.credit?.grant(msg.n);
         return;
+      case "ping":
+        void this.#ping(msg.id, msg.checkHealth);
+        return;
       case "batch":
         for (const m of msg.messages) this.onMessage(m);
         return;
@@ -210,6 +213,20 @@ class ReplicaHost {
       this.#send({ type: "error", id, error: serializeError(err) });
     } finally {
       this.#active.delete(id);
+    }
+  }
+
+  /**
+   * Answers the liveness probe. Not an ActiveCall: it takes no request slot, so a replica at its
+   * limit still answers, and an answer at all proves this thread's event loop turns.
+   */
+  async #ping(id: number, checkHealth: boolean): Promise<void> {
+    const check = checkHealth ? this.#instance?.checkHealth : undefined;
+    try {
+      if (typeof check === "function") await (check as Method).call(this.#instance);
+      this.#send({ type: "pong", id });
+    } catch (err) {
+      this.#send({ type: "pong", id, error: serializeError(err) });
     }
   }
 

@@ -140,12 +140,12 @@ describe("Controller", () => {
     const first = h.fakes.replicas[0]!;
     expect(h.states("D")).toEqual({ RUNNING: 1 });
     await h.tick(500);
-    expect(first.calls.filter((c) => c.method === "checkHealth")).toHaveLength(0);
+    expect(first.probes.filter((p) => p.checkHealth)).toHaveLength(0);
     for (let i = 0; i < 3; i++) {
       await h.tick(1_000); // check sent
       await h.tick(0); // failure collected
     }
-    expect(first.calls.filter((c) => c.method === "checkHealth")).toHaveLength(3);
+    expect(first.probes.filter((p) => p.checkHealth)).toHaveLength(3);
     expect(first.state).toBe("STOPPED");
     expect(h.fakes.replicas).toHaveLength(2);
     const d = h.controller.applicationStatus("app")!.deployments[0]!;

@@ -1,7 +1,16 @@
 // Test doubles for the control plane: a fake replica actor whose start, calls and death the test
-// drives by hand, a factory that records every replica it built, and a fake clock.
+// drives by hand, a factory that records every replica it built, and a fake clock. Like the real
+// actor, a call whose caller timed out keeps its slot until the replica finishes it (`timeOut`,
+// `finishLate`), liveness probes run outside the slots (`probes`; `wedged` stops answering them),
+// and `terminate` ends the thread without a drain (`exitGate` holds its exit, as native code would).
 
-import { CancelledError, ReplicaBusyError, ReplicaDiedError, ReplicaStoppedError } from "../../../src/errors.ts";
+import {
+  CancelledError,
+  ReplicaBusyError,
+  ReplicaDiedError,
+  ReplicaStoppedError,
+  TimeoutError,
+} from "../../../src/errors.ts";
 import type { CallOptions } from "../../../src/runtime/call.ts";
 import type { ReplicaId } from "../../../src/runtime/ids.ts";
 import type { ReplicaActor, ReplicaDeath, ReplicaFactory, ReplicaSpec } from "../../../src/runtime/replica.ts";
@@ -38,6 +47,13 @@ export interface FakeCall {
   args: unknown[];
   options?: CallOptions;
   result: Deferred<unknown>;
+  /** Its caller got a TimeoutError but the replica has not finished it: it still holds a slot. */
+  overdue?: boolean;
+}
+
+export interface FakeProbe {
+  checkHealth: boolean;
+  result: Deferred<void>;
 }
 
 export type Responder = (method: string, args: unknown[]) => unknown;
@@ -57,6 +73,15 @@ export class FakeReplica implements ReplicaActor {
   /** Resolves stop(); tests may hold it to observe STOPPING. */
   readonly stopGate = deferred<void>();
   autoStop = true;
+  /** Liveness probes sent on the control path, in order. */
+  readonly probes: FakeProbe[] = [];
+  /** Its thread's event loop is blocked: probes get no answer. */
+  wedged = false;
+  /** What terminate() was called with. */
+  terminatedWith: Error | undefined;
+  /** Resolves the terminated thread's exit; with autoExit false, tests hold it (native code). */
+  readonly exitGate = deferred<void>();
+  autoExit = true;
 
   constructor(id: string, spec?: ReplicaSpec, maxOngoing = spec?.maxOngoingRequests ?? 100) {
     this.id = replicaId(id);
@@ -65,7 +90,7 @@ export class FakeReplica implements ReplicaActor {
   }
 
   get ongoing(): number {
-    return this.calls.filter((c) => !c.result.settled).length;
+    return this.calls.filter((c) => !c.result.settled || c.overdue).length;
   }
 
   get pending(): FakeCall[] {
@@ -103,6 +128,59 @@ export class FakeReplica implements ReplicaActor {
       }
     }
     return call.result.promise;
+  }
+
+  get overdueCalls(): ReadonlyMap<number, string> {
+    const out = new Map<number, string>();
+    this.calls.forEach((c, i) => {
+      if (c.overdue) out.set(i, c.method);
+    });
+    return out;
+  }
+
+  /** The call's deadline passes: its caller gets a TimeoutError, the replica keeps working on it. */
+  timeOut(call: FakeCall): void {
+    call.overdue = true;
+    call.result.reject(new TimeoutError(`the call to ${call.method}() timed out`));
+  }
+
+  /** The replica finally finishes a call that had timed out: its slot frees. */
+  finishLate(call: FakeCall): void {
+    call.overdue = false;
+  }
+
+  probe(options: { checkHealth: boolean }): Promise<void> {
+    if (this.state === "DEAD") return Promise.reject(new ReplicaDiedError(`replica ${this.id} is dead`));
+    if (this.state !== "RUNNING") return Promise.reject(new ReplicaStoppedError(`replica ${this.id} is ${this.state}`));
+    const probe: FakeProbe = { checkHealth: options.checkHealth, result: deferred() };
+    this.probes.push(probe);
+    if (this.wedged) return probe.result.promise;
+    if (!options.checkHealth) {
+      probe.result.resolve();
+    } else if (this.respond) {
+      // checkHealth() answers like any method; without a responder it hangs until the test settles it.
+      try {
+        Promise.resolve(this.respond("checkHealth", [])).then(() => probe.result.resolve(), probe.result.reject);
+      } catch (err) {
+        probe.result.reject(err as Error);
+      }
+    }
+    return probe.result.promise;
+  }
+
+  terminate(reason: Error): Promise<void> {
+    this.terminatedWith = reason;
+    if (this.state === "DEAD" || this.state === "STOPPED") return Promise.resolve();
+    this.state = "DEAD";
+    for (const c of this.calls) {
+      c.overdue = false;
+      if (!c.result.settled) c.result.reject(new ReplicaDiedError(`replica ${this.id} was terminated: ${reason.message}`));
+    }
+    for (const p of this.probes) if (!p.result.settled) p.result.reject(new ReplicaDiedError(reason.message));
+    if (this.autoExit) this.exitGate.resolve();
+    return this.exitGate.promise.then(() => {
+      this.state = "STOPPED";
+    });
   }
 
   stream(method: string, args: unknown[], options?: CallOptions): AsyncIterable<unknown> {
