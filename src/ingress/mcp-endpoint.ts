@@ -26,8 +26,8 @@ import {
 import { JsonRpcCode, jsonRpcError, requestIdOf } from "./jsonrpc.ts";
 import { sendJsonRpcError } from "./respond.ts";
 import type { CompiledRoute } from "./route-table.ts";
-import type { SessionTable } from "./sessions.ts";
-import type { HttpDispatcher } from "./types.ts";
+import { EVICTED_SESSION_HEADER, type SessionTable } from "./sessions.ts";
+import type { DispatchResult, HttpDispatcher } from "./types.ts";
 
 const SESSION_HEADER = "mcp-session-id";
 /** Long-lived by design (2026-07-28 change notifications): no request deadline applies. */
@@ -118,21 +118,34 @@ export async function serveMcp(ctx: McpRequestContext, req: IncomingMessage, res
       timeoutMs: timeout ? ctx.compiled.requestTimeoutMs : undefined,
       timeoutEvent,
       rpcId: id,
-      onHead: bindsSession
-        ? (result) => {
-            const minted = result.head.headers.find(([n]) => n.toLowerCase() === SESSION_HEADER)?.[1];
-            if (minted === undefined || result.head.status >= 300) return;
-            ctx.sessions.bind(minted, {
-              appName: ctx.compiled.route.appName,
-              replicaId: result.replicaId,
-              principal: ctx.identity?.clientId ?? null,
-              idleTimeoutMs: mcp.sessions.idleTimeoutMs,
-            });
-          }
-        : undefined,
+      onHead: bindsSession ? (result) => bindNewSession(ctx, result) : undefined,
     },
     ctx.record,
   );
+}
+
+/**
+ * Binds the session an initialize minted to the replica that answered; a session the replica
+ * evicted to make room is forgotten at once.
+ */
+function bindNewSession(ctx: McpRequestContext, result: DispatchResult): void {
+  const sessions = ctx.compiled.mcp!.sessions;
+  // Internal: it names another client's session, so it never reaches this client.
+  const headers = result.head.headers;
+  const i = headers.findIndex(([n]) => n.toLowerCase() === EVICTED_SESSION_HEADER);
+  if (i !== -1) {
+    ctx.sessions.forget(result.replicaId, [headers[i]![1]]);
+    headers.splice(i, 1);
+  }
+  const minted = headers.find(([n]) => n.toLowerCase() === SESSION_HEADER)?.[1];
+  if (minted === undefined || result.head.status >= 300) return;
+  ctx.sessions.bind(minted, {
+    appName: ctx.compiled.route.appName,
+    replicaId: result.replicaId,
+    principal: ctx.identity?.clientId ?? null,
+    idleTimeoutMs: sessions.idleTimeoutMs,
+    maxSessions: sessions.maxSessions,
+  });
 }
 
 async function pinnedForward(
@@ -151,29 +164,35 @@ async function pinnedForward(
     return sendJsonRpcError(res, 404, JsonRpcCode.SESSION_NOT_FOUND, "Session not found", { id: how.rpcId ?? null });
   }
   const replicaId: ReplicaId = found.replicaId;
-  await forward(
-    ctx.dispatcher,
-    req,
-    res,
-    {
-      appName: ctx.compiled.route.appName,
-      message,
-      replicaId,
-      pinnedSession: true,
-      timeoutMs: how.timeout && req.method === "POST" ? ctx.compiled.requestTimeoutMs : undefined,
-      timeoutEvent: how.timeoutEvent,
-      rpcId: how.rpcId,
-      onHead: (result) => {
-        // The replica no longer knows the id (expired there), or the client ended it.
-        if (result.head.status === 404 || (how.isDelete && result.head.status < 300)) ctx.sessions.remove(sessionId);
+  // In flight until the exchange ends (an open GET stream too): the session is not idle meanwhile.
+  const end = ctx.sessions.begin(sessionId);
+  try {
+    await forward(
+      ctx.dispatcher,
+      req,
+      res,
+      {
+        appName: ctx.compiled.route.appName,
+        message,
+        replicaId,
+        pinnedSession: true,
+        timeoutMs: how.timeout && req.method === "POST" ? ctx.compiled.requestTimeoutMs : undefined,
+        timeoutEvent: how.timeoutEvent,
+        rpcId: how.rpcId,
+        onHead: (result) => {
+          // The replica no longer knows the id (expired there), or the client ended it.
+          if (result.head.status === 404 || (how.isDelete && result.head.status < 300)) ctx.sessions.remove(sessionId);
+        },
+        onDispatchError: (err) => {
+          const code = (err as { code?: string } | null)?.code;
+          if (code === ErrorCode.REPLICA_DIED || code === ErrorCode.REPLICA_STOPPED) ctx.sessions.remove(sessionId);
+        },
       },
-      onDispatchError: (err) => {
-        const code = (err as { code?: string } | null)?.code;
-        if (code === ErrorCode.REPLICA_DIED || code === ErrorCode.REPLICA_STOPPED) ctx.sessions.remove(sessionId);
-      },
-    },
-    ctx.record,
-  );
+      ctx.record,
+    );
+  } finally {
+    end();
+  }
 }
 
 function sseError(id: string | number, message: string): Uint8Array {

@@ -3,7 +3,15 @@
 // `Last-Event-ID` resumption), so server→client requests (sampling, elicitation), progress and
 // logging notifications and the GET stream all work as in a single-process server. The proxy pins
 // every request carrying the session id to this replica; this host answers 404 for ids it does not
-// hold (expired, ended, or minted elsewhere), which tells the client to initialize again.
+// hold (expired, ended, evicted, or minted elsewhere), which tells the client to initialize again.
+//
+// The sessions form a bounded cache (maxSessions): an initialize at the limit evicts the least
+// recently used idle session (one with no open stream and no request in flight) instead of being
+// refused, so a flood of initializes can never lock a new client out; only when every session is
+// busy is the initialize answered 503. The slot is reserved synchronously, before the factory and
+// the SDK's initialize run (both async), so concurrent initializes cannot overshoot the limit.
+// The ids of evicted sessions go back to the proxy in an internal response header, which the
+// proxy strips and uses to forget them at once.
 
 import {
   WebStandardStreamableHTTPServerTransport,
@@ -14,6 +22,8 @@ import {
 } from "@modelcontextprotocol/server";
 import { randomBytes } from "node:crypto";
 import { BoundedEventStore } from "./event-store.ts";
+import { SessionLru } from "../session-lru.ts";
+import { EVICTED_SESSION_HEADER } from "../sessions.ts";
 import { JsonRpcCode, jsonRpcError, requestIdOf, type JsonRpcCode as Code } from "../jsonrpc.ts";
 
 export interface SessionHostOptions {
@@ -36,7 +46,8 @@ interface Session {
   transport: WebStandardStreamableHTTPServerTransport;
   /** Who initialized it; later requests must come from the same principal (null: no auth). */
   principal: string | null;
-  lastSeenMs: number;
+  /** Requests inside handleRequest now (before the transport has registered them). */
+  handling: number;
 }
 
 export const SESSION_HEADER = "mcp-session-id";
@@ -48,14 +59,15 @@ export function mintSessionId(): string {
 
 export class SessionHost {
   readonly #options: SessionHostOptions;
-  readonly #sessions = new Map<string, Session>();
-  readonly #now: () => number;
+  readonly #sessions: SessionLru<Session>;
+  /** Initializes holding a reserved slot whose session is not registered yet. */
+  #opening = 0;
   #sweeper: ReturnType<typeof setInterval> | undefined;
   #closed = false;
 
   constructor(options: SessionHostOptions) {
     this.#options = options;
-    this.#now = options.now ?? Date.now;
+    this.#sessions = new SessionLru({ now: options.now });
   }
 
   get size(): number {
@@ -76,8 +88,13 @@ export class SessionHost {
       if (!session || session.principal !== principal) {
         return errorResponse(404, JsonRpcCode.SESSION_NOT_FOUND, "Session not found", requestIdOf(parsedBody));
       }
-      session.lastSeenMs = this.#now();
-      return session.transport.handleRequest(request, { parsedBody, authInfo });
+      this.#sessions.touch(sessionId);
+      session.handling++;
+      try {
+        return await session.transport.handleRequest(request, { parsedBody, authInfo });
+      } finally {
+        session.handling--;
+      }
     }
     if (request.method !== "POST" || !isInitializeRequest(parsedBody)) {
       return errorResponse(
@@ -87,19 +104,49 @@ export class SessionHost {
         requestIdOf(parsedBody),
       );
     }
-    if (this.#sessions.size >= this.#options.maxSessions) {
-      return errorResponse(503, JsonRpcCode.SERVER_ERROR, "Service Unavailable: too many sessions", requestIdOf(parsedBody));
+    // Reserve the slot now, synchronously: the factory and the SDK's initialize are async, and
+    // every initialize arriving meanwhile must see this one counted.
+    let evicted: string | undefined;
+    if (this.#sessions.size + this.#opening >= this.#options.maxSessions) {
+      const victim = this.#sessions.oldestIdle(isBusy);
+      if (!victim) {
+        return errorResponse(503, JsonRpcCode.SERVER_ERROR, "Service Unavailable: too many sessions", requestIdOf(parsedBody));
+      }
+      evicted = victim[0];
+      void this.#drop(evicted);
     }
-    return this.#initialize(request, parsedBody, authInfo, principal);
+    this.#opening++;
+    let reserved = true;
+    const release = (): void => {
+      if (!reserved) return;
+      reserved = false;
+      this.#opening--;
+    };
+    try {
+      const response = await this.#initialize(request, parsedBody, authInfo, principal, release);
+      if (evicted !== undefined) response.headers.set(EVICTED_SESSION_HEADER, evicted);
+      return response;
+    } finally {
+      release();
+    }
   }
 
-  async #initialize(request: Request, parsedBody: unknown, authInfo: AuthInfo | undefined, principal: string | null): Promise<Response> {
+  async #initialize(
+    request: Request,
+    parsedBody: unknown,
+    authInfo: AuthInfo | undefined,
+    principal: string | null,
+    releaseReservation: () => void,
+  ): Promise<Response> {
     const o = this.#options;
     let session: Session | undefined;
     const transport = new WebStandardStreamableHTTPServerTransport({
       sessionIdGenerator: mintSessionId,
       onsessioninitialized: (id) => {
-        if (session) this.#sessions.set(id, session);
+        if (!session || this.#closed) return;
+        // The reservation becomes the session: from here on it counts in #sessions.
+        releaseReservation();
+        this.#sessions.set(id, session);
       },
       onsessionclosed: (id) => {
         void this.#drop(id);
@@ -110,18 +157,28 @@ export class SessionHost {
       enableJsonResponse: o.jsonResponse,
       maxRequestBodySize: o.maxBodyBytes,
     });
-    const server = await o.createServer(request, authInfo);
-    session = { server, transport, principal, lastSeenMs: this.#now() };
-    await server.connect(transport);
-    const response = await transport.handleRequest(request, { parsedBody, authInfo });
-    const id = transport.sessionId;
-    if (id === undefined || !this.#sessions.has(id)) {
-      // initialize was refused (bad params, version): nothing to keep.
-      await closeQuietly(session);
-    } else {
-      this.#startSweeper();
+    let server: McpServer | Server;
+    try {
+      server = await o.createServer(request, authInfo);
+    } catch (err) {
+      await transport.close().catch(() => {});
+      throw err;
     }
-    return response;
+    session = { server, transport, principal, handling: 1 };
+    try {
+      await server.connect(transport);
+      const response = await transport.handleRequest(request, { parsedBody, authInfo });
+      const id = transport.sessionId;
+      if (id === undefined || this.#sessions.get(id) !== session) {
+        // initialize was refused (bad params, version), or the host closed meanwhile: nothing to keep.
+        await closeQuietly(session);
+      } else {
+        this.#startSweeper();
+      }
+      return response;
+    } finally {
+      session.handling--;
+    }
   }
 
   /**
@@ -137,17 +194,21 @@ export class SessionHost {
     }
   }
 
-  /** Closes sessions idle for longer than idleTimeoutMs; returns how many were closed. */
+  /**
+   * Closes sessions idle for longer than idleTimeoutMs; returns how many were closed. A session
+   * with an open stream or a request in flight is not idle, however long ago it began.
+   */
   async sweep(): Promise<number> {
-    const deadline = this.#now() - this.#options.idleTimeoutMs;
-    const stale = [...this.#sessions].filter(([, s]) => s.lastSeenMs <= deadline).map(([id]) => id);
-    await Promise.all(stale.map((id) => this.#drop(id)));
+    const stale = this.#sessions.takeExpired(this.#options.idleTimeoutMs, isBusy);
+    await Promise.all(stale.map(([, session]) => closeQuietly(session)));
+    this.#stopSweeperIfEmpty();
     return stale.length;
   }
 
   async close(): Promise<void> {
     this.#closed = true;
     if (this.#sweeper) clearInterval(this.#sweeper);
+    this.#sweeper = undefined;
     await Promise.all([...this.#sessions.keys()].map((id) => this.#drop(id)));
   }
 
@@ -155,7 +216,11 @@ export class SessionHost {
     const session = this.#sessions.get(sessionId);
     if (!session) return;
     this.#sessions.delete(sessionId);
+    this.#stopSweeperIfEmpty();
     await closeQuietly(session);
+  }
+
+  #stopSweeperIfEmpty(): void {
     if (this.#sessions.size === 0 && this.#sweeper) {
       clearInterval(this.#sweeper);
       this.#sweeper = undefined;
@@ -169,6 +234,19 @@ export class SessionHost {
     // Idle sessions must not keep a stopping replica's thread alive.
     this.#sweeper.unref?.();
   }
+}
+
+/**
+ * A session is busy while a request of it is being handled, a request waits for its answer, or an
+ * SSE stream of it (a POST's, the GET stream, a resumed one) is open. The last two are read from
+ * the SDK transport's own bookkeeping (`_streamMapping`, `_requestToStreamMapping` in SDK 2.4; not
+ * in its typed API): watching every response body for its end would cost every request. The unit
+ * tests (test/unit/ingress/session-eviction.test.ts) fail if an SDK upgrade renames them.
+ */
+function isBusy(session: Session): boolean {
+  if (session.handling > 0) return true;
+  const t = session.transport as unknown as { _streamMapping?: Map<unknown, unknown>; _requestToStreamMapping?: Map<unknown, unknown> };
+  return (t._streamMapping?.size ?? 0) > 0 || (t._requestToStreamMapping?.size ?? 0) > 0;
 }
 
 async function closeQuietly(session: Session): Promise<void> {

@@ -70,7 +70,7 @@ describe("SessionHost", () => {
     now,
   });
 
-  it("mints unguessable ids, closes idle sessions on sweep, and refuses past maxSessions", async () => {
+  it("mints unguessable ids, closes idle sessions on sweep, and evicts the least recently used past maxSessions", async () => {
     let now = 0;
     const host = new SessionHost(options(() => now, 2));
     const a = await open(host);
@@ -79,7 +79,12 @@ describe("SessionHost", () => {
     expect(a).toMatch(/^[A-Za-z0-9_-]{32}$/);
     const init = legacyInitialize();
     const third = await host.handle(new Request("http://127.0.0.1/mcp", { method: "POST", headers: init.headers, body: init.body }), JSON.parse(init.body), undefined);
-    expect(third.status).toBe(503);
+    expect(third.status).toBe(200);
+    await third.body?.cancel();
+    // The least recently used idle session made room, and the proxy is told which one.
+    expect(third.headers.get("x-stingray-evicted-session")).toBe(a);
+    expect(host.size).toBe(2);
+    expect(host.has(a)).toBe(false);
     now = 2_000;
     expect(await host.sweep()).toBe(2);
     expect(host.size).toBe(0);
