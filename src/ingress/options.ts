@@ -224,3 +224,97 @@ export function parseFetchAppOptions(input: FetchAppOptions | undefined): FetchP
     auth: o.auth as AuthOptions | undefined,
   };
 }
+
+// ---------------------------------------------------------------------------------------------
+// The HTTP server's own options (`serve.start({ http })`, the config file's `http`, `stingray run`
+// flags): how long a client may take to send a request, how long an idle kept-alive connection
+// stays open, how many connections are served at once, and who may read the dashboard.
+
+/**
+ * Headers must arrive within 10 s of a connection's first byte (Node's default is 60 s, checked
+ * every 30 s: a silent connection lived ~70 s). A slowloris client sends a few bytes at a time.
+ */
+export const DEFAULT_HEADERS_TIMEOUT_MS = 10_000;
+/**
+ * The whole request (headers and body) must arrive within 20 s: with the 1 s check below, a
+ * stalled body is answered 408 and closed within ~21 s (Node's default held it 300–330 s). A 4 MiB
+ * body (the default limit) needs ~210 KB/s to make it; raise this for slow uploads.
+ */
+export const DEFAULT_BODY_TIMEOUT_MS = 20_000;
+/**
+ * An idle kept-alive connection closes after 65 s: longer than the 60 s idle timeout of common
+ * load balancers (AWS ALB, GCP), so they close first and never send on a connection we just closed.
+ */
+export const DEFAULT_KEEP_ALIVE_TIMEOUT_MS = 65_000;
+/** Connections served at once; further ones are dropped at accept (one per session at the default session cap). */
+export const DEFAULT_MAX_CONNECTIONS = 10_000;
+
+export interface HttpServerOptions {
+  /** Time to receive a request's headers, in ms (default 10,000); past it the client gets 408. */
+  headersTimeoutMs?: number;
+  /**
+   * Time to receive a whole request, headers and body, in ms (default 20,000); past it the client
+   * gets 408 and the connection closes. Only the request is timed: a response that takes longer
+   * (a slow tool call, an SSE stream) is not cut. Must be at least `headersTimeoutMs`.
+   */
+  bodyTimeoutMs?: number;
+  /** Idle time after which a kept-alive connection closes, in ms (default 65,000). */
+  keepAliveTimeoutMs?: number;
+  /** Connections served at once (default 10,000); further ones are closed as they are accepted. */
+  maxConnections?: number;
+  /**
+   * Serve the dashboard, `/-/api/status` and `/-/api/timeseries` to anyone who can reach the port
+   * (default false: on a non-loopback bind they need the admin token or a loopback client).
+   */
+  publicDashboard?: boolean;
+}
+
+/** The connection limits with their defaults filled in (what the proxy applies to its server). */
+export type ConnectionLimits = Required<Omit<HttpServerOptions, "publicDashboard">>;
+
+/** The fields of `HttpServerOptions` as a zod shape, so the config file validates them the same way. */
+export const httpServerOptionsShape = {
+  headersTimeoutMs: positiveInt.optional(),
+  bodyTimeoutMs: positiveInt.optional(),
+  keepAliveTimeoutMs: positiveInt.optional(),
+  maxConnections: positiveInt.optional(),
+  publicDashboard: z.boolean().optional(),
+};
+
+// Wrapped in `{ http }` so messages name the option as the user wrote it ("http.maxConnections").
+const httpSchema = z.strictObject({
+  http: z.strictObject({
+    host: z.string().min(1).optional(),
+    port: z.number().int().min(0).max(65535).optional(),
+    ...httpServerOptionsShape,
+  }),
+});
+
+/**
+ * Validates an `http` options object (host, port and the server options above) and returns the
+ * server options with their defaults filled in. `where` prefixes messages, e.g. "serve.start()".
+ */
+export function parseHttpOptions(
+  input: (HttpServerOptions & { host?: string; port?: number }) | undefined,
+  where: string,
+): ConnectionLimits & { publicDashboard: boolean } {
+  const parsed = httpSchema.safeParse({ http: input ?? {} });
+  if (!parsed.success) fail(where, parsed.error);
+  const o = parsed.data.http;
+  const limits = {
+    headersTimeoutMs: o.headersTimeoutMs ?? DEFAULT_HEADERS_TIMEOUT_MS,
+    bodyTimeoutMs: o.bodyTimeoutMs ?? DEFAULT_BODY_TIMEOUT_MS,
+    keepAliveTimeoutMs: o.keepAliveTimeoutMs ?? DEFAULT_KEEP_ALIVE_TIMEOUT_MS,
+    maxConnections: o.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
+    publicDashboard: o.publicDashboard ?? false,
+  };
+  // Node refuses a headers timeout longer than the request timeout; say which option to change.
+  if (limits.headersTimeoutMs > limits.bodyTimeoutMs) {
+    const message =
+      o.headersTimeoutMs !== undefined
+        ? `option "http.headersTimeoutMs" must be at most http.bodyTimeoutMs (${limits.bodyTimeoutMs}), got ${limits.headersTimeoutMs}`
+        : `option "http.bodyTimeoutMs" must be at least http.headersTimeoutMs (${limits.headersTimeoutMs}), got ${limits.bodyTimeoutMs}`;
+    throw new InvalidOptionsError(`${where}: ${message}`);
+  }
+  return limits;
+}

@@ -17,6 +17,7 @@ import { resolveRequestId } from "../observability/request-id.ts";
 import type { AuthIdentity, SerializedHttpRequest } from "../runtime/http-message.ts";
 import { protectedResourceMetadataPath, PROTECTED_RESOURCE_WELL_KNOWN } from "./auth.ts";
 import { readBody } from "./body.ts";
+import { defaultConnectionLimits, enforceConnectionLimits, serverTimeouts } from "./connection-limits.ts";
 import { forward, type RequestRecord } from "./forward.ts";
 import { checkHost, checkOrigin } from "./hygiene.ts";
 import { JsonRpcCode } from "./jsonrpc.ts";
@@ -72,8 +73,10 @@ class HttpProxy implements Proxy {
       allowedOrigins: options.allowedOrigins,
     });
     this.#app = this.#buildApp();
+    const limits = options.connectionLimits ?? defaultConnectionLimits();
     // noDelay: SSE events are small writes that must leave at once, not wait for Nagle.
-    this.#server = createServer({ noDelay: true, keepAliveTimeout: 65_000 }, (req, res) => this.#onRequest(req, res));
+    this.#server = createServer({ noDelay: true, ...serverTimeouts(limits) }, (req, res) => this.#onRequest(req, res));
+    enforceConnectionLimits(this.#server, limits, options.logger);
     this.#server.on("connection", (socket: Socket) => {
       this.#sockets.add(socket);
       socket.once("close", () => this.#sockets.delete(socket));

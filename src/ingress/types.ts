@@ -6,6 +6,7 @@ import type { ReplicaId } from "../runtime/ids.ts";
 import type { HttpResponseHead, SerializedHttpRequest } from "../runtime/http-message.ts";
 import type { IngressDefinition } from "../deployments/ingress-definition.ts";
 import type { RequestHandler } from "express";
+import type { ConnectionLimits } from "./options.ts";
 
 export interface AppRoute {
   appName: string;
@@ -49,6 +50,8 @@ export interface ProxyOptions {
   allowedHosts?: string[];
   /** Origin hostnames accepted on MCP endpoints unless the app sets its own. Default: localhost names. */
   allowedOrigins?: string[];
+  /** Request timeouts, keep-alive idle timeout and connection cap (default: the `http` options' defaults). */
+  connectionLimits?: ConnectionLimits;
   /**
    * Extra express handlers/routers mounted at the root (metrics, dashboard, admin API). They own the
    * runtime's reserved paths (/-/*, /metrics) and any path no application serves.

@@ -1,14 +1,15 @@
 // The runtime's own HTTP surface, as one express Router the proxy mounts at the root (before the
 // application routes): Prometheus `/metrics`, the live dashboard `/-/dashboard`, the JSON APIs it
 // polls (`/-/api/status`, `/-/api/timeseries`), and the admin API the CLI drives
-// (`POST /-/api/deploy`, `POST /-/api/shutdown`). Read-only routes are open; admin routes go
-// through `adminGuard` (loopback only, or a bearer token when one is configured — see
+// (`POST /-/api/deploy`, `POST /-/api/shutdown`). `/metrics` is open; the dashboard and its APIs
+// go through `readGuard` (loopback clients or the admin token, unless `publicDashboard`); admin
+// routes through `adminGuard` (loopback only, or a bearer token when one is configured — see
 // admin-guard.ts). Every response carries X-Request-ID.
 
 import express, { type NextFunction, type Request, type Response, type Router } from "express";
 import { dashboardAssets } from "../dashboard/assets.ts";
 import { ErrorCode } from "../errors.ts";
-import { adminGuard } from "./admin-guard.ts";
+import { adminGuard, readGuard } from "./admin-guard.ts";
 import type { Logger } from "./logger.ts";
 import type { RuntimeMetrics } from "./metrics.ts";
 import { requestIdMiddleware } from "./request-id.ts";
@@ -32,6 +33,8 @@ export interface ObservabilityRouterOptions {
   admin?: AdminActions;
   /** When set, admin requests need `Authorization: Bearer <adminToken>` from any address. */
   adminToken?: string;
+  /** Serve the dashboard and its APIs to non-loopback clients without the token (default false). */
+  publicDashboard?: boolean;
   logger?: Logger;
   /** Largest deploy body accepted. Default 1 MiB. */
   adminBodyLimitBytes?: number;
@@ -44,6 +47,7 @@ export function createObservabilityRouter(options: ObservabilityRouterOptions): 
   const { metrics, status, logger } = options;
   const router = express.Router();
   router.use(["/metrics", "/-/dashboard", "/-/api"], requestIdMiddleware());
+  const reads = readGuard(options.adminToken, options.publicDashboard ?? false);
 
   router.get("/metrics", async (_req, res) => {
     try {
@@ -58,14 +62,14 @@ export function createObservabilityRouter(options: ObservabilityRouterOptions): 
   });
 
   // The page links its assets by absolute path, so "/-/dashboard" and "/-/dashboard/" both work.
-  router.get(["/-/dashboard", "/-/dashboard/"], (_req, res) => sendAsset(res, "index.html"));
-  router.get("/-/dashboard/:file", (req, res, next) => {
+  router.get(["/-/dashboard", "/-/dashboard/"], reads, (_req, res) => sendAsset(res, "index.html"));
+  router.get("/-/dashboard/:file", reads, (req, res, next) => {
     const file = String(req.params.file);
     if (!dashboardAssets().has(file)) return next();
     sendAsset(res, file);
   });
 
-  router.get("/-/api/status", async (_req, res, next) => {
+  router.get("/-/api/status", reads, async (_req, res, next) => {
     try {
       res.setHeader("Cache-Control", "no-store");
       res.json(await status());
@@ -74,7 +78,7 @@ export function createObservabilityRouter(options: ObservabilityRouterOptions): 
     }
   });
 
-  router.get("/-/api/timeseries", (_req, res) => {
+  router.get("/-/api/timeseries", reads, (_req, res) => {
     res.setHeader("Cache-Control", "no-store");
     res.json({ now: Date.now(), ...metrics.timeseries(), recentErrors: metrics.recentErrors() });
   });

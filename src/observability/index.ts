@@ -4,6 +4,7 @@
 // snapshot and, optionally, the admin actions.
 
 import type { RequestHandler } from "express";
+import { exposureWarning } from "./admin-guard.ts";
 import { createObservabilityRouter, type AdminActions } from "./http.ts";
 import { createLogger, logAccess, type Logger } from "./logger.ts";
 import { RuntimeMetrics, type RequestEvent, type RuntimeMetricsOptions } from "./metrics.ts";
@@ -16,7 +17,7 @@ export type { Logger, LoggerOptions, AccessLogEntry } from "./logger.ts";
 export { createObservabilityRouter, adminErrorAnswer } from "./http.ts";
 export type { AdminActions, ObservabilityRouterOptions } from "./http.ts";
 export { requestIdMiddleware, resolveRequestId, requestIdOf, REQUEST_ID_HEADER } from "./request-id.ts";
-export { checkAdminAccess, isLoopbackAddress } from "./admin-guard.ts";
+export { checkAdminAccess, checkReadAccess, exposureWarning, isLoopbackAddress } from "./admin-guard.ts";
 export type * from "./status.ts";
 
 /** What the proxy reports per finished request (structurally ProxyRequestEvent). */
@@ -32,6 +33,8 @@ export interface ObservabilityOptions {
   admin?: AdminActions;
   /** Admin API token; default STINGRAY_ADMIN_TOKEN. Without one the admin API is loopback-only. */
   adminToken?: string;
+  /** Serve the dashboard and its APIs to non-loopback clients without the token (default false). */
+  publicDashboard?: boolean;
   logger?: Logger;
   metrics?: RuntimeMetricsOptions;
   /** Write an access-log line per application request. Default true. */
@@ -45,18 +48,22 @@ export interface Observability {
   router: RequestHandler;
   /** Give to the proxy as `onRequest`: records metrics and writes the access log. Never throws. */
   onRequest(event: ObservedRequest): void;
+  /** The start-up warning for this bind address (what answers other hosts), if any. */
+  exposureWarning(boundHost: string): string | undefined;
 }
 
 export function createObservability(options: ObservabilityOptions): Observability {
   const logger = options.logger ?? createLogger({ bindings: { component: "stingray" } });
   const metrics = new RuntimeMetrics(options.metrics);
   const adminToken = options.adminToken ?? (process.env.STINGRAY_ADMIN_TOKEN || undefined);
-  const router = createObservabilityRouter({ metrics, status: options.status, admin: options.admin, adminToken, logger });
+  const publicDashboard = options.publicDashboard ?? false;
+  const router = createObservabilityRouter({ metrics, status: options.status, admin: options.admin, adminToken, publicDashboard, logger });
   const accessLog = options.accessLog ?? true;
   return {
     metrics,
     logger,
     router,
+    exposureWarning: (boundHost) => exposureWarning({ boundHost, adminTokenSet: Boolean(adminToken), publicDashboard }),
     onRequest(event) {
       try {
         metrics.recordRequest(event);

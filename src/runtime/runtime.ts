@@ -18,6 +18,7 @@ import type { AdminActions } from "../observability/http.ts";
 import { createLogger, type Logger } from "../observability/logger.ts";
 import type { StatusSnapshot } from "../observability/status.ts";
 import type { Proxy, ProxyOptions, Readiness } from "../ingress/types.ts";
+import { parseHttpOptions, type HttpServerOptions } from "../ingress/options.ts";
 import { applicationSpec, normalizeRoutePrefix } from "./app-targets.ts";
 import type { CallOptions, CallTransport } from "./call.ts";
 import { systemClock, type Clock } from "./clock.ts";
@@ -32,7 +33,8 @@ import { ResourcePool, detectNodeResources } from "./resources.ts";
 export const DEFAULT_HTTP_HOST = "127.0.0.1";
 export const DEFAULT_HTTP_PORT = 8000;
 
-export interface RuntimeHttpOptions {
+/** Where the proxy listens, and its server options (timeouts, connection cap, dashboard access). */
+export interface RuntimeHttpOptions extends HttpServerOptions {
   host?: string;
   /** 0 picks a free port; `runtime.address` tells which. */
   port?: number;
@@ -109,6 +111,8 @@ export class Runtime {
 
   /** Detects node resources, starts the controller loop and (unless `http: false`) the proxy. */
   static async start(options: RuntimeOptions = {}): Promise<Runtime> {
+    // Bad HTTP options fail here, before any thread or socket exists.
+    if (options.http !== false) parseHttpOptions(options.http, "serve.start()");
     let scheduler = options.scheduler;
     if (!scheduler) {
       const node = await detectNodeResources({
@@ -237,6 +241,7 @@ export class Runtime {
 
   async #startProxy(options: RuntimeOptions): Promise<void> {
     const http = options.http || {};
+    const { publicDashboard, ...connectionLimits } = parseHttpOptions(http, "serve.start()");
     // Loaded lazily: a handle-only runtime never pays for express.
     const [{ createProxy }, { createObservability }] = await Promise.all([
       import("../ingress/proxy.ts"),
@@ -246,12 +251,14 @@ export class Runtime {
       status: () => this.status(),
       admin: options.admin,
       adminToken: options.adminToken,
+      publicDashboard,
       logger: this.#log,
     });
     const proxyOptions: ProxyOptions = {
       host: http.host ?? DEFAULT_HTTP_HOST,
       port: http.port ?? DEFAULT_HTTP_PORT,
       dispatcher: this.#dispatcher,
+      connectionLimits,
       readiness: () => this.readiness(),
       routers: [obs.router],
       onRequest: (event) => obs.onRequest(event),
@@ -261,6 +268,9 @@ export class Runtime {
     const bound = await this.#proxy.listen();
     const host = bound.host.includes(":") ? `[${bound.host}]` : bound.host;
     this.#address = `http://${host}:${bound.port}`;
+    // Who can reach the admin and read-only routes on this bind: said once, at start-up.
+    const exposure = obs.exposureWarning(bound.host);
+    if (exposure) this.#log.warn({ address: this.#address }, exposure);
   }
 
   async #waitForApplication(name: string): Promise<void> {
