@@ -303,6 +303,7 @@ export class Controller {
       threadExitWaitMs: this.#opts.threadExitWaitMs ?? DEFAULT_THREAD_EXIT_WAIT_MS,
       unkillable: this.#unkillable,
       maxStartFailures: this.#opts.maxStartFailures ?? 3,
+      requestStep: () => this.requestStep(),
       newReplicaId: (id) => replicaId(`${id.app}#${id.deployment}#${(++replicaCounter).toString(36)}${randomSuffix()}`),
     });
   }

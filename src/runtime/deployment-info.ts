@@ -53,6 +53,11 @@ export interface DeploymentStateDeps {
   /** Consecutive failed starts of one version that mark the deployment DEPLOY_FAILED. */
   maxStartFailures: number;
   newReplicaId(id: DeploymentId): ReplicaId;
+  /**
+   * Asks for a controller step soon (coalesced), for events that should not wait for the next
+   * tick: a replica died (start its replacement) or finished starting (make it RUNNING).
+   */
+  requestStep?: () => void;
 }
 
 export interface DeploymentStatusReport extends DeploymentStatusInfo {

@@ -419,8 +419,11 @@ export class DeploymentState {
       r.markDead(death.error);
       // Re-route at once rather than on the next tick.
       this.#deps.router.removeReplica(r.id);
+      // Start the replacement now rather than on the next tick (up to tickMs later).
+      this.#deps.requestStep?.();
     });
-    r.begin(now);
+    // A started replica serves from the next step: run it now, not up to tickMs later.
+    r.begin(now, () => this.#deps.requestStep?.());
     this.#replicas.add(r);
     return true;
   }

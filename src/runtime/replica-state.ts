@@ -76,7 +76,8 @@ export class ReplicaState {
     return this.#state === "STARTING" || this.#state === "RECOVERING";
   }
 
-  begin(nowMs: number): void {
+  /** Starts the actor; `onSettled` runs once the start succeeded or failed (to step at once). */
+  begin(nowMs: number, onSettled?: () => void): void {
     let p: Promise<void>;
     try {
       p = this.actor.start();
@@ -84,6 +85,7 @@ export class ReplicaState {
       p = Promise.reject(err);
     }
     this.#start = new Tracked(p, nowMs);
+    if (onSettled) p.then(onSettled, onSettled);
   }
 
   /** undefined while starting; `{}` once running; `{ error }` if start failed. */

@@ -55,3 +55,40 @@ describe("a replica that crashes mid-load", () => {
     expect(ids.size).toBe(2);
   });
 });
+
+describe("the controller reacts to replica events without waiting for its tick", () => {
+  // A tick far longer than the test: anything that happens must come from the events themselves
+  // (a replica finished starting, a replica died), not from the periodic step.
+  const TICK_MS = 120_000;
+  let runtime: Runtime;
+
+  beforeAll(async () => {
+    runtime = await Runtime.start({ http: false, numCpus: 2, logger: quietLogger(), tickMs: TICK_MS });
+  });
+
+  afterAll(async () => {
+    await runtime?.shutdown();
+  });
+
+  it("serves as soon as the replicas started, and runs a dead replica's replacement as soon as it started", async () => {
+    const deployedMs = await Promise.race([
+      (async () => {
+        const t0 = Date.now();
+        await runtime.deploy(workerApp, { name: "events" });
+        return Date.now() - t0;
+      })(),
+      new Promise<never>((_, reject) => setTimeout(() => reject(new Error("deploy waited for the controller's tick")), 40_000)),
+    ]);
+    const worker = runtime.getAppHandle<Worker>("events");
+    const victim = await worker.crashSoon.remote();
+    const status = () => runtime.status().applications.find((a) => a.name === "events")!.deployments[0]!;
+    const replacedMs = await waitFor(
+      () => status().restarts === 1 && status().replicaStates.RUNNING === 2 && !status().replicas.some((r) => r.id === victim),
+      "the replacement to run",
+      30_000,
+    );
+    const ids = new Set(await Promise.all(Array.from({ length: 20 }, () => worker.work.remote(5))));
+    expect(ids.has(victim)).toBe(false);
+    console.log(`tick ${TICK_MS} ms: deployed in ${deployedMs} ms, replacement running ${replacedMs} ms after the crash call returned`);
+  }, 90_000);
+});
