@@ -32,13 +32,14 @@ interface Entry {
   what: string;
 }
 
-// Budgets (kill limits) add up to 430 s; a full run takes about 6 minutes. Each script sizes its own
+// Budgets (kill limits) add up to 505 s; a full run takes about 6–7 minutes. Each script sizes its own
 // phases to fit (BENCH_BUDGET_S).
 const BENCHMARKS: Entry[] = [
   { name: "mcp-throughput", script: "benchmarks/mcp-throughput.ts", budgetS: 240, what: "MCP tools/call via stingray vs the bare SDK, 2025 and 2026 eras" },
   { name: "actor-roundtrip", script: "benchmarks/actor-roundtrip.ts", budgetS: 30, what: "handle call vs raw worker_threads" },
   { name: "autoscaling", script: "benchmarks/autoscaling.ts", budgetS: 45, what: "load step to replicas serving" },
   { name: "crash-recovery", script: "benchmarks/crash-recovery.ts", budgetS: 30, what: "replica killed under load" },
+  { name: "wedge-recovery", script: "benchmarks/wedge-recovery.ts", budgetS: 75, what: "replica wedged in a busy loop under load" },
   { name: "cold-start", script: "benchmarks/cold-start.ts", budgetS: 50, what: "command to first tools/call; idle replica memory" },
   { name: "overload", script: "benchmarks/overload.ts", budgetS: 35, what: "2x capacity: 503 + Retry-After, bounded latency" },
 ];

@@ -12,7 +12,11 @@
 //   - calls are never cancelled by aborting piscina tasks (that kills the thread): a `cancel`
 //     message aborts the call's signal in the worker and returns its async generator.
 // A cancelled call rejects at once but keeps counting in `ongoing` until the worker reports that
-// the method actually finished, because until then it still occupies the replica.
+// the method actually finished, because until then it still occupies the replica (timed-out ones
+// are listed in `overdueCalls`, which the liveness check counts against the replica).
+// Liveness: `probe()` is a ping on the same port that takes no request slot (the worker answers it
+// from its event loop, after checkHealth() when asked); `terminate()` ends the thread without a
+// drain once the controller declared the replica dead.
 
 import { MessageChannel, type MessagePort } from "node:worker_threads";
 import { fileURLToPath } from "node:url";
