@@ -9,11 +9,11 @@
 // provider and run the model on CPU, each saying so once. `stingray run … --num-gpus 1` does the
 // same through the CLI.
 
+import { execFile } from "node:child_process";
 import { realpathSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { isMainThread } from "node:worker_threads";
-import type { Application } from "../../src/deployments/deployment.ts";
-import { serve } from "../../src/serve.ts";
+import { serve, type Application } from "stingray";
 
 export interface DirectRunOptions {
   /** Application name and the prefix of every line printed (e.g. "translator"). */
@@ -57,7 +57,7 @@ export async function resolveNumGpus(options: Omit<DirectRunOptions, "name"> & {
     }
     return Number(raw.trim());
   }
-  const detect = options.detectGpuIds ?? (async () => (await import("../../src/runtime/resources.ts")).queryNvidiaSmiGpuIds());
+  const detect = options.detectGpuIds ?? nvidiaSmiGpuIds;
   const ids = await detect();
   if (ids !== undefined && ids.length > 0) return undefined;
   (options.log ?? console.log)(
@@ -65,6 +65,19 @@ export async function resolveNumGpus(options: Omit<DirectRunOptions, "name"> & {
       `(the model runs on CPU). Set NUM_GPUS to change this.`,
   );
   return 1;
+}
+
+/**
+ * GPU indices `nvidia-smi` lists, undefined when it is missing or fails (a CPU-only machine): the
+ * same query the runtime's own detection makes, which is not part of the public API.
+ */
+function nvidiaSmiGpuIds(): Promise<number[] | undefined> {
+  return new Promise((resolve) => {
+    execFile("nvidia-smi", ["--query-gpu=index", "--format=csv,noheader"], { timeout: 5_000, windowsHide: true }, (err, stdout) => {
+      if (err) return resolve(undefined);
+      resolve(stdout.split("\n").map((l) => l.trim()).filter((l) => /^\d+$/.test(l)).map(Number));
+    });
+  });
 }
 
 /** Starts the runtime and the app; exits 2 on a bad setting and 1 when the app cannot start. */

@@ -10,8 +10,7 @@
 // the thread boundary with the bound application, so a config file's `args` work too.
 
 import { z } from "zod";
-import { InvalidOptionsError } from "../../src/errors.ts";
-import { getReplicaContext } from "../../src/runtime/replica-context.ts";
+import { InvalidOptionsError, getReplicaContext } from "stingray";
 import { loadTranslatorModel, type TranslatorDtype, type TranslatorModel } from "./translator-model.ts";
 
 /** What a deployment's constructor accepts: plain data, so it can travel to the worker thread. */

@@ -9,13 +9,15 @@
 // the model runs on CPU and the caller's logger gets exactly one warning saying why.
 //
 // transformers.js is imported lazily: the example module is also imported by the main thread
-// (to read its deployment), which must not load onnxruntime's native addon.
+// (to read its deployment), which must not load onnxruntime's native addon. It and onnxruntime-node
+// are optional peer dependencies of stingray (only this example needs them): when one is missing,
+// the replica fails to start with a MissingPackageError that names it.
 
 import { existsSync, statSync } from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { z } from "zod";
-import { InvalidOptionsError } from "../../src/errors.ts";
+import { InvalidOptionsError } from "stingray";
 
 export const DEFAULT_TRANSLATOR_MODEL = "Xenova/t5-small";
 /** What T5 was trained with; Marian (opus-mt) models take plain text. */
@@ -149,13 +151,51 @@ export function cudaProviderMissingReason(): string | undefined {
   }
 }
 
+/**
+ * The example's packages that stingray itself does not install (optional peer dependencies):
+ * transformers.js, and the ONNX Runtime binding it runs models with.
+ */
+export const TRANSLATOR_PACKAGES = ["@huggingface/transformers", "onnxruntime-node"] as const;
+
+/** An optional package the translator needs is not installed; the message says what to install. */
+export class MissingPackageError extends Error {
+  readonly code = "ERR_TRANSLATOR_MISSING_PACKAGE";
+  constructor(
+    readonly packageName: string,
+    options?: { cause?: unknown },
+  ) {
+    super(
+      `the translator example needs the optional package ${packageName}, which is not installed: ` +
+        `run \`npm install @huggingface/transformers\` (it brings onnxruntime-node)`,
+      options,
+    );
+    this.name = "MissingPackageError";
+  }
+}
+
+/**
+ * Runs `load` (an import); a failure because one of `packages` is not installed becomes a
+ * MissingPackageError naming it. Node says "Cannot find package 'x' imported from …".
+ */
+export async function importOptional<T>(load: () => Promise<T>, packages: readonly string[] = TRANSLATOR_PACKAGES): Promise<T> {
+  try {
+    return await load();
+  } catch (err) {
+    const message = err instanceof Error ? err.message : "";
+    const missing = /Cannot find (?:package|module) '([^']+)'/.exec(message)?.[1];
+    const name = packages.find((p) => missing === p || missing?.startsWith(`${p}/`));
+    if (name !== undefined) throw new MissingPackageError(name, { cause: err });
+    throw err;
+  }
+}
+
 /** Loads the pipeline once; call it from the replica's constructor/async init. */
 export async function loadTranslatorModel(options: TranslatorModelOptions = {}): Promise<TranslatorModel> {
   const { gpuIds, ...settings } = resolveTranslatorSettings(options);
   const logger = options.logger ?? console;
   if (settings.modelDir !== undefined) checkLocalModel(settings);
 
-  const transformers = await import("@huggingface/transformers");
+  const transformers = await importOptional(() => import("@huggingface/transformers"));
   configureModelSource(transformers.env, settings.modelDir);
 
   const base = { dtype: settings.dtype };

@@ -6,14 +6,17 @@
 //     replica thread may load it;
 //   - TypeScript with decorators (test/fixtures/package/calculator.ts) run with the installed
 //     `stingray run calculator.ts:app`, which loads tsx for that module only.
+// And the translator example's model loader, copied in the same way, fails with an error naming
+// @huggingface/transformers: an optional peer dependency, not installed with the package.
 //
-// Offline install: `npm install` would need the registry's package documents, which `npm ci` never
-// caches, so the project gets a lockfile instead: the repository's own entries for the
-// production dependency tree (exact versions and integrity hashes, all in the npm cache after
-// `npm ci`), and `npm ci --offline --omit=dev` installs from that. Nothing is downloaded.
+// Offline install: `npm install <ranges>` would need the registry's full package documents, which
+// `npm ci` does not cache, so the project gets a lockfile instead: the repository's own entries
+// for the production dependency tree (exact versions, integrity hashes and tarball URLs, all in
+// the npm cache after `npm ci`), and `npm ci --offline --omit=dev` installs from that. Nothing is
+// downloaded.
 
 import { spawn, spawnSync, type ChildProcess, type SpawnSyncReturns } from "node:child_process";
-import { copyFileSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { copyFileSync, cpSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -56,6 +59,7 @@ function npm(args: string[], cwd: string): SpawnSyncReturns<string> {
 interface LockEntry {
   dev?: boolean;
   devOptional?: boolean;
+  resolved?: string;
   [key: string]: unknown;
 }
 
@@ -83,8 +87,15 @@ function writeProject(dir: string, tarball: string): void {
       engines: pkg.engines,
     },
   };
+  // The repository's lockfile records no `resolved` URLs, so npm would look each package up in
+  // the registry's documents (cached only for what this machine's npm has resolved); with the
+  // tarball URL and the integrity hash it takes the tarball that `npm ci` cached.
+  const registry = (process.env.npm_config_registry || "https://registry.npmjs.org/").replace(/\/?$/, "/");
   for (const [key, entry] of Object.entries(lock.packages)) {
-    if (key.startsWith("node_modules/") && !entry.dev && !entry.devOptional) packages[key] = entry;
+    if (!key.startsWith("node_modules/") || entry.dev || entry.devOptional) continue;
+    const name = typeof entry.name === "string" ? entry.name : key.slice(key.lastIndexOf("node_modules/") + "node_modules/".length);
+    const resolved = entry.resolved ?? `${registry}${name}/-/${name.split("/").pop()}-${String(entry.version)}.tgz`;
+    packages[key] = { ...entry, resolved };
   }
   writeFileSync(path.join(dir, "package.json"), JSON.stringify({ name: "stingray-tarball-app", private: true, type: "module", dependencies }, null, 2));
   writeFileSync(
@@ -164,6 +175,7 @@ beforeAll(() => {
   installedBytes = treeBytes(path.join(project, "node_modules"));
   copyFileSync(path.join(ROOT, "examples/greeter.mjs"), path.join(project, "app.mjs"));
   copyFileSync(path.join(ROOT, "test/fixtures/package/calculator.ts"), path.join(project, "calculator.ts"));
+  cpSync(path.join(ROOT, "examples/lib"), path.join(project, "lib"), { recursive: true });
 }, SETUP_TIMEOUT_MS);
 
 afterAll(async () => {
@@ -230,5 +242,23 @@ describe("the packed tarball", () => {
     const app = await startApp([bin, "run", "calculator.ts:app", "--port", "0", "--no-progress"], /ready at (http:\/\/\S+\/mcp)/);
     expect(await callTool(app.url, "add", { a: 2, b: 3 })).toBe("105");
     expect(await stop(app.child)).toEqual({ code: 0, signal: null });
+  }, APP_TIMEOUT_MS);
+
+  it("names the missing optional package when the translator example runs without it", () => {
+    // What a replica's init does (examples/translator.ts → lib/replica-translator.ts), run directly
+    // under the installed tsx: a deployment would report the same error after three failed starts.
+    const script =
+      'const { loadTranslatorModel } = await import("./lib/translator-model.ts");' +
+      "await loadTranslatorModel({ model: 'Xenova/t5-small' }).then(() => console.log('loaded'), (err) => console.log(err.code, err.message));";
+    const result = spawnSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], {
+      cwd: project,
+      env: cleanEnv(),
+      encoding: "utf8",
+      timeout: APP_TIMEOUT_MS - 10_000,
+    });
+    expect(result.stdout.trim(), result.stderr).toBe(
+      "ERR_TRANSLATOR_MISSING_PACKAGE the translator example needs the optional package @huggingface/transformers, " +
+        "which is not installed: run `npm install @huggingface/transformers` (it brings onnxruntime-node)",
+    );
   }, APP_TIMEOUT_MS);
 });
