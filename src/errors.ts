@@ -14,6 +14,7 @@ export const ErrorCode = {
   CANCELLED: "STINGRAY_ERR_CANCELLED",
   TIMEOUT: "STINGRAY_ERR_TIMEOUT",
   BACKPRESSURE: "STINGRAY_ERR_BACKPRESSURE",
+  STREAM_LIMIT: "STINGRAY_ERR_STREAM_LIMIT",
   DEPLOYMENT_NOT_FOUND: "STINGRAY_ERR_DEPLOYMENT_NOT_FOUND",
   APP_NOT_FOUND: "STINGRAY_ERR_APP_NOT_FOUND",
   DEPLOY_FAILED: "STINGRAY_ERR_DEPLOY_FAILED",
@@ -107,6 +108,17 @@ export class BackPressureError extends StingrayError {
   }
 }
 
+/**
+ * Every replica that could take a long-lived stream already holds `maxOngoingStreams` of them;
+ * HTTP maps it to 503 with Retry-After. Streams never queue: one frees up only when a client
+ * leaves, which may be never.
+ */
+export class StreamLimitError extends StingrayError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(ErrorCode.STREAM_LIMIT, message, options);
+  }
+}
+
 export class DeploymentNotFoundError extends StingrayError {
   constructor(message: string, options?: { cause?: unknown }) {
     super(ErrorCode.DEPLOYMENT_NOT_FOUND, message, options);
@@ -152,6 +164,7 @@ const RUNTIME_ERRORS: Record<string, new (message: string) => StingrayError> = {
   CancelledError,
   TimeoutError,
   BackPressureError,
+  StreamLimitError,
   DeploymentNotFoundError,
   AppNotFoundError,
   DeployFailedError,

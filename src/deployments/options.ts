@@ -45,6 +45,11 @@ export interface DeploymentOptions {
   maxOngoingRequests?: number;
   /** Requests a caller may queue while every replica is full; -1 = unbounded. */
   maxQueuedRequests?: number;
+  /**
+   * Long-lived streams (2026-07-28 `subscriptions/listen`, legacy GET SSE streams) one replica
+   * holds. They do not take `maxOngoingRequests` slots and never count for autoscaling.
+   */
+  maxOngoingStreams?: number;
   /** Passed to the replica's `reconfigure(userConfig)`; a change alone is applied in place. */
   userConfig?: unknown;
   healthCheckPeriodS?: number;
@@ -67,6 +72,10 @@ export const DEFAULT_OPTIONS = {
   numReplicas: 1,
   maxOngoingRequests: 5,
   maxQueuedRequests: -1,
+  // An idle stream costs a replica little (one SDK server and transport, a keep-alive write every
+  // 15 s), so 100 leaves room for many listening clients per replica; the bound exists so a
+  // reconnect storm or a leaking client cannot grow one thread's heap without limit.
+  maxOngoingStreams: 100,
   healthCheckPeriodS: 10,
   healthCheckTimeoutS: 30,
   gracefulShutdownTimeoutS: 20,
@@ -105,6 +114,7 @@ export const deploymentOptionsSchema = z.strictObject({
   actorOptions: actorOptionsSchema.optional(),
   maxOngoingRequests: z.number().int().positive().optional(),
   maxQueuedRequests: z.number().int().min(-1).optional(),
+  maxOngoingStreams: count.optional(),
   userConfig: z.unknown().optional(),
   healthCheckPeriodS: positive.optional(),
   healthCheckTimeoutS: positive.optional(),
@@ -189,6 +199,7 @@ export interface DeploymentConfig {
   actorOptions: { numCpus: number; numGpus: number; memoryMb?: number; resources: Record<string, number> };
   maxOngoingRequests: number;
   maxQueuedRequests: number;
+  maxOngoingStreams: number;
   userConfig?: unknown;
   healthCheckPeriodS: number;
   healthCheckTimeoutS: number;
@@ -221,6 +232,7 @@ export function resolveDeploymentConfig(options: DeploymentOptions): DeploymentC
     },
     maxOngoingRequests: options.maxOngoingRequests ?? DEFAULT_OPTIONS.maxOngoingRequests,
     maxQueuedRequests: options.maxQueuedRequests ?? DEFAULT_OPTIONS.maxQueuedRequests,
+    maxOngoingStreams: options.maxOngoingStreams ?? DEFAULT_OPTIONS.maxOngoingStreams,
     userConfig: options.userConfig,
     healthCheckPeriodS: options.healthCheckPeriodS ?? DEFAULT_OPTIONS.healthCheckPeriodS,
     healthCheckTimeoutS: options.healthCheckTimeoutS ?? DEFAULT_OPTIONS.healthCheckTimeoutS,

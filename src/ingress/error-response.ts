@@ -23,6 +23,14 @@ export function answerForError(err: unknown, context: { pinnedSession: boolean }
         message: "Service Unavailable: too many queued requests, retry later",
         headers: { "retry-after": "1" },
       };
+    case ErrorCode.STREAM_LIMIT:
+      // A stream slot frees only when some client leaves: a quick retry would rarely find one.
+      return {
+        status: 503,
+        code: JsonRpcCode.SERVER_ERROR,
+        message: "Service Unavailable: too many open streams, retry later",
+        headers: { "retry-after": "5" },
+      };
     case ErrorCode.REPLICA_BUSY:
       return {
         status: 503,

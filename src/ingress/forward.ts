@@ -24,6 +24,8 @@ export interface ForwardOptions {
   message: SerializedHttpRequest;
   replicaId?: ReplicaId;
   timeoutMs?: number;
+  /** A long-lived stream (see DispatchOptions.longLived); it has no deadline either. */
+  longLived?: boolean;
   /** The JSON-RPC id of the request, echoed by error answers. */
   rpcId?: string | number | null;
   /** A session pinned this request (a dead replica then reads as "session not found"). */
@@ -68,10 +70,12 @@ export async function forward(
   try {
     let result: DispatchResult;
     try {
+      // One object with every key (undefined when unset): no spread temporaries on the hot path.
       result = await dispatcher.dispatch(options.appName, options.message, {
         signal: controller.signal,
-        ...(options.replicaId !== undefined ? { replicaId: options.replicaId } : {}),
-        ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
+        replicaId: options.replicaId,
+        timeoutMs: options.timeoutMs,
+        longLived: options.longLived,
       });
     } catch (err) {
       // The abort reason says why better than whatever the router rejected with.

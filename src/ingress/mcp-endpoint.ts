@@ -7,6 +7,10 @@
 // replica that answered (and the caller's identity); later POST/GET/DELETE with the id are pinned
 // there. Unknown ids, ids of another identity and ids whose replica died get 404 (-32001), which
 // makes the client initialize again; a successful DELETE forgets the id.
+//
+// Long-lived streams — a legacy standalone GET stream and a 2026-07-28 `subscriptions/listen` —
+// are dispatched as such: they take a replica's maxOngoingStreams slot instead of a request slot
+// (idle listeners must not starve calls) and have no request deadline.
 
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { ErrorCode } from "../errors.ts";
@@ -30,7 +34,7 @@ import { EVICTED_SESSION_HEADER, type SessionTable } from "./sessions.ts";
 import type { DispatchResult, HttpDispatcher } from "./types.ts";
 
 const SESSION_HEADER = "mcp-session-id";
-/** Long-lived by design (2026-07-28 change notifications): no request deadline applies. */
+/** Long-lived by design (2026-07-28 change notifications): a stream slot, no request deadline. */
 const STREAMING_METHODS = new Set(["subscriptions/listen"]);
 
 export interface McpRequestContext {
@@ -69,7 +73,8 @@ export async function serveMcp(ctx: McpRequestContext, req: IncomingMessage, res
     if (sessionId === undefined) {
       return reject({ status: 400, code: JsonRpcCode.SERVER_ERROR, message: "Bad Request: Mcp-Session-Id header is required" });
     }
-    return pinnedForward(ctx, req, res, sessionId, ctx.serialize(null), { isDelete: method === "DELETE", timeout: false });
+    const isDelete = method === "DELETE";
+    return pinnedForward(ctx, req, res, sessionId, ctx.serialize(null), { isDelete, timeout: false, longLived: !isDelete });
   }
 
   const accept = checkPostAccept(header(req, "accept"));
@@ -101,11 +106,12 @@ export async function serveMcp(ctx: McpRequestContext, req: IncomingMessage, res
   if (info.method === "tools/call") ctx.record.tool = info.name;
 
   const message = ctx.serialize(read.body);
-  const timeout = !STREAMING_METHODS.has(info.method ?? "");
+  const longLived = STREAMING_METHODS.has(info.method ?? "");
+  const timeout = !longLived;
   const id = requestIdOf(parsed);
   const timeoutEvent = id === null ? undefined : () => sseError(id, "Request timed out");
   if (sessionsOn && sessionId !== undefined) {
-    return pinnedForward(ctx, req, res, sessionId, message, { isDelete: false, timeout, timeoutEvent, rpcId: id });
+    return pinnedForward(ctx, req, res, sessionId, message, { isDelete: false, timeout, longLived, timeoutEvent, rpcId: id });
   }
   const bindsSession = sessionsOn && info.method === "initialize";
   await forward(
@@ -116,6 +122,7 @@ export async function serveMcp(ctx: McpRequestContext, req: IncomingMessage, res
       appName: ctx.compiled.route.appName,
       message,
       timeoutMs: timeout ? ctx.compiled.requestTimeoutMs : undefined,
+      longLived,
       timeoutEvent,
       rpcId: id,
       onHead: bindsSession ? (result) => bindNewSession(ctx, result) : undefined,
@@ -154,7 +161,13 @@ async function pinnedForward(
   res: ServerResponse,
   sessionId: string,
   message: SerializedHttpRequest,
-  how: { isDelete: boolean; timeout: boolean; timeoutEvent?: () => Uint8Array | undefined; rpcId?: string | number | null },
+  how: {
+    isDelete: boolean;
+    timeout: boolean;
+    longLived: boolean;
+    timeoutEvent?: () => Uint8Array | undefined;
+    rpcId?: string | number | null;
+  },
 ): Promise<void> {
   const found = ctx.sessions.lookup(ctx.compiled.route.appName, sessionId, ctx.identity?.clientId ?? null, (id) =>
     ctx.dispatcher.isReplicaAlive(id),
@@ -177,6 +190,7 @@ async function pinnedForward(
         replicaId,
         pinnedSession: true,
         timeoutMs: how.timeout && req.method === "POST" ? ctx.compiled.requestTimeoutMs : undefined,
+        longLived: how.longLived,
         timeoutEvent: how.timeoutEvent,
         rpcId: how.rpcId,
         onHead: (result) => {

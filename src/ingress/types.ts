@@ -23,6 +23,12 @@ export interface DispatchOptions {
   /** Pin to this replica (sticky sessions); if it is gone the dispatch rejects with ReplicaDiedError. */
   replicaId?: ReplicaId;
   timeoutMs?: number;
+  /**
+   * A long-lived stream (2026-07-28 `subscriptions/listen`, a legacy GET SSE stream): it takes a
+   * `maxOngoingStreams` slot, not a request slot, and past that bound the dispatch rejects with
+   * StreamLimitError.
+   */
+  longLived?: boolean;
 }
 
 export interface DispatchResult {

@@ -18,8 +18,10 @@ export const REPLICA_STATUSES: readonly ReplicaStatus[] = [
 export interface ReplicaStatusInfo {
   id: string;
   state: ReplicaStatus | string;
-  /** Requests in flight on the replica. */
+  /** Requests in flight on the replica (long-lived streams not included). */
   ongoing?: number;
+  /** Long-lived streams (subscriptions/listen, legacy GET SSE) open on the replica. */
+  streams?: number;
   gpuIds?: number[];
   /** Reserved resources in user units, e.g. { CPU: 0.5 }. */
   resources?: Record<string, number>;

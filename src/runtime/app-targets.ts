@@ -37,7 +37,14 @@ function deploymentTarget(app: string, plan: DeploymentPlan): DeploymentTarget {
   const hash = createHash("sha256");
   hash.update(d.modulePath).update("\0").update(sourceDigest(d.modulePath)).update("\0").update(d.className).update("\0");
   hash.update(args);
-  hash.update(JSON.stringify({ actor: config.actorOptions, maxOngoingRequests: config.maxOngoingRequests }));
+  // The actor enforces both limits itself, so changing one replaces the replicas.
+  hash.update(
+    JSON.stringify({
+      actor: config.actorOptions,
+      maxOngoingRequests: config.maxOngoingRequests,
+      maxOngoingStreams: config.maxOngoingStreams,
+    }),
+  );
   return {
     id: { app, deployment: plan.name },
     modulePath: d.modulePath,

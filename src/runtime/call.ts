@@ -8,6 +8,12 @@ export interface CallOptions {
   signal?: AbortSignal;
   /** Reject with TimeoutError (and cancel in the replica) after this many ms. */
   timeoutMs?: number;
+  /**
+   * A long-lived stream (an SSE subscription that stays open while idle): it takes one of the
+   * replica's `maxOngoingStreams` slots instead of a `maxOngoingRequests` one, and never counts as
+   * load (least-loaded choice, autoscaling).
+   */
+  longLived?: boolean;
 }
 
 /** How a handle reaches a deployment: the router in the main thread, a port in a worker. */

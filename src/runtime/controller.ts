@@ -287,6 +287,7 @@ export class Controller {
       name: key,
       maxOngoingRequests: target.config.maxOngoingRequests,
       maxQueuedRequests: target.config.maxQueuedRequests,
+      maxOngoingStreams: target.config.maxOngoingStreams,
       picker: this.#opts.picker?.(),
       onDemand: () => this.requestStep(),
     });

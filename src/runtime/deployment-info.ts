@@ -107,6 +107,7 @@ export function replicaSpecFor(
     exportName: target.exportName,
     initArgs: target.initArgs,
     maxOngoingRequests: target.config.maxOngoingRequests,
+    maxOngoingStreams: target.config.maxOngoingStreams,
     gpuIds: placement.gpuIds,
     resources: placement.resources,
   };
@@ -116,12 +117,16 @@ export function replicaSpecFor(
   return spec;
 }
 
-/** The status lines of replicas; `ongoing` is the router's in-flight count per replica. */
+/**
+ * The status lines of replicas; `ongoing` is the router's in-flight count per replica, `streams`
+ * the long-lived streams the replica itself holds (cancelled ones count until they unwound).
+ */
 export function replicaStatusList(replicas: readonly ReplicaState[], ongoing: ReadonlyMap<ReplicaId, number>): ReplicaStatusInfo[] {
   return replicas.map((r) => ({
     id: r.id,
     state: r.state,
     ongoing: ongoing.get(r.id) ?? r.actor.ongoing,
+    streams: r.actor.ongoingStreams,
     gpuIds: r.placement.gpuIds,
     resources: r.placement.resources,
     startedAt: r.createdAtMs,

@@ -457,6 +457,7 @@ export class DeploymentState {
     this.#deps.router.setLimits({
       maxOngoingRequests: this.#target.config.maxOngoingRequests,
       maxQueuedRequests: this.#target.config.maxQueuedRequests,
+      maxOngoingStreams: this.#target.config.maxOngoingStreams,
     });
   }
 }

@@ -34,6 +34,7 @@ export class ControllerDispatcher implements HttpDispatcher {
       signal: options.signal,
       timeoutMs: options.timeoutMs,
       replicaId: options.replicaId,
+      longLived: options.longLived,
     });
     if (opened.first.done || !isHead(opened.first.value)) {
       // Drain what is left so the replica slot is freed, then report the broken stream.

@@ -29,6 +29,7 @@ import {
   ReplicaDiedError,
   ReplicaStartError,
   ReplicaStoppedError,
+  StreamLimitError,
   TimeoutError,
   deserializeError,
 } from "../errors.ts";
@@ -84,6 +85,8 @@ export class PiscinaReplicaActor implements ReplicaActor {
   #writer: PortWriter<ToReplica> | undefined;
   #methods: ReadonlySet<string> = new Set();
   readonly #calls = new Map<number, PendingCall>();
+  /** Ids of the calls in #calls that are long-lived streams (they take no request slot). */
+  readonly #streamIds = new Set<number>();
   #nextId = 1;
   #upcalls: UpcallServer | undefined;
   #starting: { resolve: () => void; reject: (err: Error) => void } | undefined;
@@ -99,6 +102,9 @@ export class PiscinaReplicaActor implements ReplicaActor {
     if (!Number.isInteger(spec.maxOngoingRequests) || spec.maxOngoingRequests < 1) {
       throw new InvalidOptionsError(`maxOngoingRequests must be a whole number >= 1, got ${spec.maxOngoingRequests}`);
     }
+    if (spec.maxOngoingStreams !== undefined && !(Number.isInteger(spec.maxOngoingStreams) && spec.maxOngoingStreams >= 0)) {
+      throw new InvalidOptionsError(`maxOngoingStreams must be a whole number >= 0, got ${spec.maxOngoingStreams}`);
+    }
     if (spec.memoryMb !== undefined && !(Number.isFinite(spec.memoryMb) && spec.memoryMb > 0)) {
       throw new InvalidOptionsError(`memoryMb must be a number > 0, got ${spec.memoryMb}`);
     }
@@ -111,7 +117,11 @@ export class PiscinaReplicaActor implements ReplicaActor {
   }
 
   get ongoing(): number {
-    return this.#calls.size;
+    return this.#calls.size - this.#streamIds.size;
+  }
+
+  get ongoingStreams(): number {
+    return this.#streamIds.size;
   }
 
   get methods(): ReadonlySet<string> {
@@ -297,7 +307,12 @@ export class PiscinaReplicaActor implements ReplicaActor {
     if (!this.#methods.has(method)) {
       return new MethodNotFoundError(`${this.#spec.deploymentName} has no method "${method}"`);
     }
-    if (this.#calls.size >= this.#spec.maxOngoingRequests) {
+    if (options?.longLived === true) {
+      const maxStreams = this.#spec.maxOngoingStreams ?? Number.POSITIVE_INFINITY;
+      if (this.#streamIds.size >= maxStreams) {
+        return new StreamLimitError(`replica ${this.id} is at its limit of ${maxStreams} long-lived streams`);
+      }
+    } else if (this.#calls.size - this.#streamIds.size >= this.#spec.maxOngoingRequests) {
       return new ReplicaBusyError(
         `replica ${this.id} is at its limit of ${this.#spec.maxOngoingRequests} ongoing requests`,
       );
@@ -308,6 +323,7 @@ export class PiscinaReplicaActor implements ReplicaActor {
 
   #begin(id: number, pending: PendingCall, args: unknown[], stream: boolean, options: CallOptions | undefined): void {
     this.#calls.set(id, pending);
+    if (options?.longLived === true) this.#streamIds.add(id);
     this.#writer!.send({ type: "call", id, method: pending.method, args, stream });
     const signal = options?.signal;
     if (signal) {
@@ -417,6 +433,7 @@ export class PiscinaReplicaActor implements ReplicaActor {
     const pending = this.#calls.get(id);
     if (!pending) return undefined;
     this.#calls.delete(id);
+    if (this.#streamIds.size !== 0) this.#streamIds.delete(id);
     detach(pending);
     if (this.#drained && this.#calls.size === 0) this.#drained();
     return pending;
@@ -458,6 +475,7 @@ export class PiscinaReplicaActor implements ReplicaActor {
     for (const ping of pings) ping.reject(makeError());
     const calls = [...this.#calls.values()];
     this.#calls.clear();
+    this.#streamIds.clear();
     for (const pending of calls) {
       detach(pending);
       if (pending.detached) continue;

@@ -22,6 +22,11 @@ export interface ReplicaSpec {
   userConfig?: unknown;
   /** Concurrent calls the replica accepts; past it `call` rejects with ReplicaBusyError. */
   maxOngoingRequests: number;
+  /**
+   * Long-lived streams (`CallOptions.longLived`) it holds besides those calls; past it they are
+   * refused with StreamLimitError. Unset: no bound here (the router enforces the deployment's).
+   */
+  maxOngoingStreams?: number;
   /** Concrete GPU ids assigned by the scheduler (fractional requests share an id). */
   gpuIds: number[];
   /** Resources reserved for this replica, in user units (e.g. { CPU: 0.2, GPU: 0.5 }). */
@@ -40,8 +45,10 @@ export interface ReplicaDeath {
 
 export interface ReplicaActor {
   readonly id: ReplicaId;
-  /** Calls in flight on this replica right now. */
+  /** Calls in flight on this replica right now, long-lived streams excluded. */
   readonly ongoing: number;
+  /** Long-lived streams open on this replica right now. */
+  readonly ongoingStreams: number;
   /** Method names the replica's class has (known once `start()` resolved). */
   readonly methods: ReadonlySet<string>;
   /** Starts the thread, constructs the class, runs async init; rejects with ReplicaStartError. */

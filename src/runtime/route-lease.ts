@@ -22,6 +22,7 @@ export function sendOptions(options: CallOptions, deadline: number | undefined):
   const out: CallOptions = {};
   if (options.signal) out.signal = options.signal;
   if (deadline !== undefined) out.timeoutMs = Math.max(1, deadline - Date.now());
+  if (options.longLived === true) out.longLived = true;
   return out;
 }
 

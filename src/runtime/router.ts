@@ -6,15 +6,23 @@
 // when that replica dies or is drained: it simply goes to another one. Calls already running on a
 // replica that dies fail with the actor's ReplicaDiedError.
 //
-// Streams count toward the autoscaling metric only until their first item: after that a
-// long-lived stream (SSE, a chat token stream) still occupies its replica slot but no longer pins
-// the deployment's scale.
+// Streams count toward the autoscaling metric only until their first item: after that a stream
+// (an SSE answer, a chat token stream) still occupies its replica slot but no longer pins the
+// deployment's scale.
+//
+// Long-lived streams (`longLived`: MCP `subscriptions/listen`, legacy GET SSE streams) are another
+// kind of load: idle for hours, costing the replica memory rather than work. They take none of the
+// maxOngoingRequests slots and never count as load (least-loaded choice, autoscaling); a replica
+// holds at most maxOngoingStreams of them. They never queue behind full replicas (a slot frees
+// only when a client leaves, maybe never): past the bound on every replica, StreamLimitError
+// (HTTP 503). Only while there is no replica at all do they wait, like requests, for one to start.
 
 import {
   BackPressureError,
   CancelledError,
   ReplicaBusyError,
   ReplicaDiedError,
+  StreamLimitError,
   TimeoutError,
 } from "../errors.ts";
 import type { CallOptions } from "./call.ts";
@@ -27,6 +35,8 @@ export interface RouterLimits {
   maxOngoingRequests: number;
   /** -1: unbounded. */
   maxQueuedRequests: number;
+  /** Long-lived streams per replica, apart from maxOngoingRequests. */
+  maxOngoingStreams: number;
 }
 
 export interface RouterOptions extends RouterLimits {
@@ -52,10 +62,12 @@ export interface OpenedStream {
 
 export interface Slot {
   readonly replica: ReplicaActor;
-  /** Requests this router has in flight on the replica. */
+  /** Requests this router has in flight on the replica (long-lived streams are in `streams`). */
   ongoing: number;
   /** Of those, the ones the autoscaler counts (streams stop counting after their first item). */
   counted: number;
+  /** Long-lived streams this router has open on the replica. */
+  streams: number;
   live: boolean;
   /** It refused a call as busy: skip it until one of its calls ends or the next poke(). */
   refused: boolean;
@@ -68,6 +80,8 @@ interface Waiter {
 }
 
 
+const noop = (): void => {};
+
 /** How often a request refused as busy (a stale in-flight count) is re-routed before failing. */
 const MAX_BUSY_RETRIES = 20;
 
@@ -78,6 +92,8 @@ export class DeploymentRouter {
   #limits: RouterLimits;
   readonly #slots = new Map<ReplicaId, Slot>();
   readonly #queue: Waiter[] = [];
+  /** Long-lived streams waiting for the first replica (they never wait for a stream slot). */
+  readonly #streamQueue: Waiter[] = [];
   /** Why requests cannot be served while there is no replica (failed deploy), if so. */
   #failure: Error | undefined;
   #closed: Error | undefined;
@@ -86,7 +102,11 @@ export class DeploymentRouter {
     this.#name = options.name;
     this.#picker = options.picker ?? new PowerOfTwoChoicesPicker();
     this.#onDemand = options.onDemand;
-    this.#limits = { maxOngoingRequests: options.maxOngoingRequests, maxQueuedRequests: options.maxQueuedRequests };
+    this.#limits = {
+      maxOngoingRequests: options.maxOngoingRequests,
+      maxQueuedRequests: options.maxQueuedRequests,
+      maxOngoingStreams: options.maxOngoingStreams,
+    };
   }
 
   setLimits(limits: RouterLimits): void {
@@ -103,7 +123,7 @@ export class DeploymentRouter {
       this.#slots.delete(id);
     }
     for (const r of replicas) {
-      if (!this.#slots.has(r.id)) this.#slots.set(r.id, { replica: r, ongoing: 0, counted: 0, live: true, refused: false });
+      if (!this.#slots.has(r.id)) this.#slots.set(r.id, { replica: r, ongoing: 0, counted: 0, streams: 0, live: true, refused: false });
     }
     this.#rejectOrphanedPins();
     this.#drain();
@@ -133,6 +153,7 @@ export class DeploymentRouter {
   close(err: Error): void {
     this.#closed = err;
     for (const w of this.#queue.splice(0)) w.reject(err);
+    for (const w of this.#streamQueue.splice(0)) w.reject(err);
   }
 
   hasReplica(id: ReplicaId): boolean {
@@ -144,10 +165,10 @@ export class DeploymentRouter {
   }
 
   get queued(): number {
-    return this.#queue.length;
+    return this.#queue.length + this.#streamQueue.length;
   }
 
-  /** In flight on replicas through this router. */
+  /** Requests in flight on replicas through this router (long-lived streams excluded). */
   get running(): number {
     let n = 0;
     for (const s of this.#slots.values()) n += s.ongoing;
@@ -156,14 +177,19 @@ export class DeploymentRouter {
 
   /** Queued + running requests the autoscaler should see (streams past their first item excluded). */
   get ongoingForAutoscaling(): number {
-    let n = this.#queue.length;
+    let n = this.#queue.length + this.#streamQueue.length;
     for (const s of this.#slots.values()) n += s.counted;
     return n;
   }
 
-  /** Per-replica in-flight counts (status, metrics). */
+  /** Per-replica in-flight request counts (status, metrics); long-lived streams excluded. */
   ongoingByReplica(): Map<ReplicaId, number> {
     return new Map([...this.#slots].map(([id, s]) => [id, s.ongoing]));
+  }
+
+  /** Per-replica open long-lived stream counts. */
+  streamsByReplica(): Map<ReplicaId, number> {
+    return new Map([...this.#slots].map(([id, s]) => [id, s.streams]));
   }
 
   /** Re-checks capacity; the controller calls it every tick (actor counts can fall on their own). */
@@ -250,19 +276,47 @@ export class DeploymentRouter {
     if (pin !== undefined && !this.#slots.has(pin)) {
       return Promise.reject(new ReplicaDiedError(`replica ${pin} of ${this.#name} is gone`));
     }
+    if (options.longLived === true) return this.#acquireStream(pin, signal, deadline);
     if (this.#queue.length === 0 || pin !== undefined) {
       const slot = this.#tryAssign(pin);
       if (slot) return Promise.resolve(this.#lease(slot));
     }
     if (this.#failure && this.#slots.size === 0) return Promise.reject(this.#failure);
+    const full = this.#queueFull();
+    if (full) return Promise.reject(full);
+    return this.#wait(this.#queue, pin, signal, deadline);
+  }
+
+  /** A long-lived stream takes a stream slot now, or fails; it waits only while there is no replica. */
+  #acquireStream(pin: ReplicaId | undefined, signal: AbortSignal | undefined, deadline: number | undefined): Promise<Lease> {
+    const slot = this.#tryAssignStream(pin);
+    if (slot) return Promise.resolve(this.#streamLease(slot));
+    if (this.#slots.size > 0) return Promise.reject(this.#streamsFull(pin));
+    if (this.#failure) return Promise.reject(this.#failure);
+    const full = this.#queueFull();
+    if (full) return Promise.reject(full);
+    return this.#wait(this.#streamQueue, pin, signal, deadline);
+  }
+
+  #queueFull(): BackPressureError | undefined {
     const max = this.#limits.maxQueuedRequests;
-    if (max >= 0 && this.#queue.length >= max) {
-      return Promise.reject(
-        new BackPressureError(
-          `${this.#name}: every replica is at maxOngoingRequests (${this.#limits.maxOngoingRequests}) and the queue is full (maxQueuedRequests ${max})`,
-        ),
-      );
-    }
+    if (max < 0 || this.#queue.length + this.#streamQueue.length < max) return undefined;
+    return new BackPressureError(
+      `${this.#name}: every replica is at maxOngoingRequests (${this.#limits.maxOngoingRequests}) and the queue is full (maxQueuedRequests ${max})`,
+    );
+  }
+
+  #streamsFull(pin: ReplicaId | undefined): StreamLimitError {
+    const max = this.#limits.maxOngoingStreams;
+    return new StreamLimitError(
+      pin !== undefined
+        ? `${this.#name}: replica ${pin} already holds maxOngoingStreams (${max}) long-lived streams`
+        : `${this.#name}: every replica already holds maxOngoingStreams (${max}) long-lived streams`,
+    );
+  }
+
+  /** Queues a waiter until #drain hands it a lease, its signal aborts or its deadline passes. */
+  #wait(queue: Waiter[], pin: ReplicaId | undefined, signal: AbortSignal | undefined, deadline: number | undefined): Promise<Lease> {
     return new Promise<Lease>((resolve, reject) => {
       let timer: NodeJS.Timeout | undefined;
       const cleanup = (): void => {
@@ -281,8 +335,8 @@ export class DeploymentRouter {
         },
       };
       const leave = (err: Error): void => {
-        const i = this.#queue.indexOf(waiter);
-        if (i !== -1) this.#queue.splice(i, 1);
+        const i = queue.indexOf(waiter);
+        if (i !== -1) queue.splice(i, 1);
         waiter.reject(err);
       };
       const onAbort = (): void => leave(new CancelledError("the request was cancelled while queued"));
@@ -293,7 +347,7 @@ export class DeploymentRouter {
           Math.max(0, deadline - Date.now()),
         );
       }
-      this.#queue.push(waiter);
+      queue.push(waiter);
       this.#onDemand?.();
     });
   }
@@ -327,6 +381,22 @@ export class DeploymentRouter {
     };
   }
 
+  #streamLease(slot: Slot): Lease {
+    slot.streams++;
+    let released = false;
+    return {
+      slot,
+      // A stream never counted as load, and a refusal of one is final (StreamLimitError).
+      refuse: noop,
+      uncount: noop,
+      release: () => {
+        if (released) return;
+        released = true;
+        slot.streams--;
+      },
+    };
+  }
+
   #capacityLeft(slot: Slot): number {
     // The actor's own count also holds calls this router did not send (health checks) and
     // cancelled calls still finishing in the worker.
@@ -346,8 +416,37 @@ export class DeploymentRouter {
     return id === undefined ? undefined : this.#slots.get(id);
   }
 
+  #streamRoomLeft(slot: Slot): number {
+    // The actor's count also holds cancelled streams still unwinding in the worker.
+    return this.#limits.maxOngoingStreams - Math.max(slot.streams, slot.replica.ongoingStreams);
+  }
+
+  /** The replica for a long-lived stream: the pinned one, else power of two choices on stream counts. */
+  #tryAssignStream(pin: ReplicaId | undefined): Slot | undefined {
+    if (pin !== undefined) {
+      const slot = this.#slots.get(pin);
+      return slot && slot.live && this.#streamRoomLeft(slot) > 0 ? slot : undefined;
+    }
+    const candidates: ReplicaCandidate[] = [];
+    for (const [id, slot] of this.#slots) {
+      if (slot.live && this.#streamRoomLeft(slot) > 0) candidates.push({ id, ongoing: Math.max(slot.streams, slot.replica.ongoingStreams) });
+    }
+    const id = this.#picker.pick(candidates);
+    return id === undefined ? undefined : this.#slots.get(id);
+  }
+
+  /** Streams that waited for a replica: each gets a stream slot now or StreamLimitError. */
+  #placeWaitingStreams(): void {
+    for (const waiter of this.#streamQueue.splice(0)) {
+      const slot = this.#tryAssignStream(undefined);
+      if (slot) waiter.resolve(this.#streamLease(slot));
+      else waiter.reject(this.#streamsFull(undefined));
+    }
+  }
+
   /** Hands free capacity to queued requests, oldest first (pinned ones skip past full replicas). */
   #drain(): void {
+    if (this.#streamQueue.length > 0 && this.#slots.size > 0) this.#placeWaitingStreams();
     for (let i = 0; i < this.#queue.length; ) {
       const waiter = this.#queue[i]!;
       const slot = this.#tryAssign(waiter.pin);
@@ -374,5 +473,6 @@ export class DeploymentRouter {
   #failQueueIfUnservable(): void {
     if (!this.#failure || this.#slots.size > 0) return;
     for (const w of this.#queue.splice(0)) w.reject(this.#failure);
+    for (const w of this.#streamQueue.splice(0)) w.reject(this.#failure);
   }
 }

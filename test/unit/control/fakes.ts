@@ -9,6 +9,7 @@ import {
   ReplicaBusyError,
   ReplicaDiedError,
   ReplicaStoppedError,
+  StreamLimitError,
   TimeoutError,
 } from "../../../src/errors.ts";
 import type { CallOptions } from "../../../src/runtime/call.ts";
@@ -89,8 +90,13 @@ export class FakeReplica implements ReplicaActor {
     this.maxOngoing = maxOngoing;
   }
 
+  /** Like the real actor: long-lived streams are counted apart from requests. */
   get ongoing(): number {
-    return this.calls.filter((c) => !c.result.settled || c.overdue).length;
+    return this.calls.filter((c) => (!c.result.settled || c.overdue) && c.options?.longLived !== true).length;
+  }
+
+  get ongoingStreams(): number {
+    return this.calls.filter((c) => !c.result.settled && c.options?.longLived === true).length;
   }
 
   get pending(): FakeCall[] {
@@ -116,7 +122,11 @@ export class FakeReplica implements ReplicaActor {
   call(method: string, args: unknown[], options?: CallOptions): Promise<unknown> {
     if (this.state === "DEAD") return Promise.reject(new ReplicaDiedError(`replica ${this.id} is dead`));
     if (this.state !== "RUNNING") return Promise.reject(new ReplicaStoppedError(`replica ${this.id} is ${this.state}`));
-    if (this.ongoing >= this.maxOngoing) return Promise.reject(new ReplicaBusyError(`replica ${this.id} is full`));
+    if (options?.longLived === true) {
+      if (this.ongoingStreams >= (this.spec?.maxOngoingStreams ?? Number.POSITIVE_INFINITY)) {
+        return Promise.reject(new StreamLimitError(`replica ${this.id} holds its maximum of streams`));
+      }
+    } else if (this.ongoing >= this.maxOngoing) return Promise.reject(new ReplicaBusyError(`replica ${this.id} is full`));
     const call: FakeCall = { method, args, options, result: deferred() };
     this.calls.push(call);
     options?.signal?.addEventListener("abort", () => call.result.reject(new CancelledError()), { once: true });

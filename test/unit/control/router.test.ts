@@ -11,11 +11,12 @@ function running(id: string, max = 100): FakeReplica {
   return r;
 }
 
-function router(o: { maxOngoingRequests?: number; maxQueuedRequests?: number; onDemand?: () => void } = {}) {
+function router(o: { maxOngoingRequests?: number; maxQueuedRequests?: number; maxOngoingStreams?: number; onDemand?: () => void } = {}) {
   return new DeploymentRouter({
     name: "app#D",
     maxOngoingRequests: o.maxOngoingRequests ?? 2,
     maxQueuedRequests: o.maxQueuedRequests ?? -1,
+    maxOngoingStreams: o.maxOngoingStreams ?? 100,
     onDemand: o.onDemand,
   });
 }
@@ -204,6 +205,7 @@ describe("DeploymentRouter", () => {
       name: "app#D",
       maxOngoingRequests: 5,
       maxQueuedRequests: -1,
+      maxOngoingStreams: 100,
       picker: new PowerOfTwoChoicesPicker(() => 0),
     });
     rt.setReplicas([full, ok]);
