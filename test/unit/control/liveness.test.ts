@@ -51,7 +51,10 @@ describe("replica liveness", () => {
   it("declares a wedged replica dead after 3 unanswered probes: out of routing at once, in-flight calls fail, terminated without a drain, replaced", async () => {
     const { h, first } = await running({ maxOngoingRequests: 1 });
     const router = h.controller.router(D);
-    const inFlight = router.call("work", []).catch((err: unknown) => err as { code: string; message: string });
+    const inFlight = router.call("work", []).then(
+      () => ({ code: "resolved" }),
+      (err: { code: string }) => err,
+    );
     first.wedged = true;
     const elapsed = await until(h, () => !router.hasReplica(first.id));
     expect(elapsed).toBeLessThanOrEqual(9_000);
@@ -114,7 +117,10 @@ describe("replica liveness", () => {
   it("counts a timed-out call that keeps its slot against the replica once it has outlived a period", async () => {
     const { h, first } = await running({ maxOngoingRequests: 1 });
     const router = h.controller.router(D);
-    const call = router.call("work", [], { timeoutMs: 100 }).catch((err: unknown) => err as { code: string });
+    const call = router.call("work", [], { timeoutMs: 100 }).then(
+      () => ({ code: "resolved" }),
+      (err: { code: string }) => err,
+    );
     await flush();
     first.timeOut(first.calls[0]!);
     expect((await call).code).toBe(ErrorCode.TIMEOUT);
@@ -144,7 +150,10 @@ describe("replica liveness", () => {
   it("re-routes queued requests to the replacement", async () => {
     const { h, first } = await running({ maxOngoingRequests: 1 });
     const router = h.controller.router(D);
-    const stuck = router.call("work", []).catch((err: unknown) => err as { code: string });
+    const stuck = router.call("work", []).then(
+      () => ({ code: "resolved" }),
+      (err: { code: string }) => err,
+    );
     const queued = [router.call("work", ["a"]), router.call("work", ["b"])];
     expect(router.queued).toBe(2);
     first.wedged = true;
