@@ -17,6 +17,8 @@
 // Liveness: `probe()` is a ping on the same port that takes no request slot (the worker answers it
 // from its event loop, after checkHealth() when asked); `terminate()` ends the thread without a
 // drain once the controller declared the replica dead.
+// Long-lived streams (`CallOptions.longLived`: SSE subscriptions) are counted apart: they take
+// none of the maxOngoingRequests slots, and at most maxOngoingStreams of them run at once.
 
 import { MessageChannel, type MessagePort } from "node:worker_threads";
 import { fileURLToPath } from "node:url";
