@@ -1,10 +1,12 @@
 // Applies a deploy config to a running runtime, declaratively like `serve deploy`: every
 // application in the file is deployed (or redeployed) with its overrides, and applications that
 // run but are not in the file are deleted. All modules are imported and checked before anything
-// changes, so a bad file leaves the runtime as it was.
+// changes, so a bad file leaves the runtime as it was. A deploy that came through the admin API
+// passes `allowedRoots`: its modules must lie under them (see deploy-roots.ts).
 
 import { validateDeployConfig, type DeployConfig } from "./config.ts";
 import { applyOverrides, loadApplication } from "./load-app.ts";
+import type { Logger } from "../observability/logger.ts";
 import type { RuntimeBridge } from "./runtime-bridge.ts";
 
 export interface AppliedApplication {
@@ -19,18 +21,34 @@ export interface ApplyResult {
   deleted: string[];
 }
 
-export async function applyDeployConfig(input: unknown, runtime: RuntimeBridge, options: { cwd: string; source?: string; prune?: boolean }): Promise<ApplyResult> {
+export interface ApplyOptions {
+  cwd: string;
+  source?: string;
+  prune?: boolean;
+  /** Import only modules under these roots (normalizeRoots), reporting failures without details. */
+  allowedRoots?: readonly string[];
+  /** Gets the details of redacted failures. */
+  logger?: Logger;
+}
+
+export async function applyDeployConfig(input: unknown, runtime: RuntimeBridge, options: ApplyOptions): Promise<ApplyResult> {
   const config: DeployConfig = validateDeployConfig(input, options.source ?? "request");
   const loaded = [];
   for (const [i, appCfg] of config.applications.entries()) {
     const where = `applications[${i}]`;
-    const { app } = await loadApplication(appCfg.importPath, { cwd: options.cwd, args: appCfg.args, where: `${where}.importPath` });
-    loaded.push({ cfg: appCfg, app: applyOverrides(app, appCfg.deployments ?? [], where) });
+    const { app, modulePath, exportName } = await loadApplication(appCfg.importPath, {
+      cwd: options.cwd,
+      args: appCfg.args,
+      where: `${where}.importPath`,
+      allowedRoots: options.allowedRoots,
+      logger: options.logger,
+    });
+    loaded.push({ cfg: appCfg, app: applyOverrides(app, appCfg.deployments ?? [], where), importPath: `${modulePath}:${exportName}` });
   }
   const applied: AppliedApplication[] = [];
-  for (const { cfg, app } of loaded) {
+  for (const { cfg, app, importPath } of loaded) {
     const routePrefix = cfg.routePrefix ?? "/";
-    await runtime.deploy(app, { name: cfg.name, routePrefix });
+    await runtime.deploy(app, { name: cfg.name, routePrefix, importPath, args: cfg.args });
     applied.push({ name: cfg.name, routePrefix, url: appUrl(runtime.address, routePrefix, runtime.mcpPath(app)) });
   }
   const deleted: string[] = [];

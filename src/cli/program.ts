@@ -8,7 +8,17 @@ import { Command, CommanderError, Option } from "commander";
 import { StingrayError } from "../errors.ts";
 import { CliError, EXIT_FAILURE, EXIT_USAGE } from "./errors.ts";
 import { DEFAULT_ADDRESS, type CliIO } from "./io.ts";
-import { parseAddress, parseHost, parseNumCpus, parseNumGpus, parsePort, parsePositiveSeconds, parseRoutePrefix } from "./parse.ts";
+import {
+  collect,
+  parseAddress,
+  parseHost,
+  parseNumCpus,
+  parseNumGpus,
+  parsePort,
+  parsePositiveInt,
+  parsePositiveSeconds,
+  parseRoutePrefix,
+} from "./parse.ts";
 
 const EXIT_CODES_HELP = `
 Exit codes: 0 success, 1 failure (runtime unreachable, deploy failed, aborted), 2 bad input
@@ -18,6 +28,15 @@ function addressOptions(cmd: Command): Command {
   return cmd
     .addOption(new Option("--address <url>", `the runtime to talk to (env STINGRAY_ADDRESS; default: the most recent \`stingray run\` of this user still running, else ${DEFAULT_ADDRESS})`).argParser(parseAddress))
     .addOption(new Option("--token <token>", "admin API token, when the runtime requires one (env STINGRAY_ADMIN_TOKEN)"));
+}
+
+/** --cluster and friends, shared by `start` and `run` (cluster mode; see README "Cluster mode"). */
+function clusterOptions(cmd: Command): Command {
+  return cmd
+    .addOption(new Option("--cluster <urls>", "join a cluster on NATS: comma-separated server URLs, e.g. nats://h1:4222,nats://h2:4222"))
+    .addOption(new Option("--cluster-name <name>", 'cluster name (KV buckets and subjects are namespaced by it; default "stingray")'))
+    .addOption(new Option("--node-id <id>", "this node's id (default: <hostname>-<pid>-<random>)"))
+    .addOption(new Option("--labels <k=v,...>", "node labels deployments can select nodes by, e.g. zone=a,gpu=a100"));
 }
 
 export function buildProgram(io: CliIO, setExitCode: (code: number) => void): Command {
@@ -32,8 +51,35 @@ export function buildProgram(io: CliIO, setExitCode: (code: number) => void): Co
     .addHelpText("after", EXIT_CODES_HELP)
     .exitOverride();
 
-  program
-    .command("run")
+  clusterOptions(
+    program
+      .command("start")
+      .description("Run one node of a cluster in the foreground (like `ray start`): it serves what the cluster's leader places on it; SIGTERM drains it."),
+  )
+    .addOption(new Option("--host <host>", "interface the HTTP proxy listens on").default("127.0.0.1").argParser(parseHost))
+    .addOption(new Option("-p, --port <port>", "HTTP port (0 picks a free one)").default(8000).argParser(parsePort))
+    .addOption(new Option("--num-cpus <n>", "logical CPUs this node offers to replicas (default: the machine's cores)").argParser(parseNumCpus))
+    .addOption(new Option("--num-gpus <n>", "logical GPUs this node offers to replicas (default: detected GPUs)").argParser(parseNumGpus))
+    .addOption(new Option("--admin-token <token>", "require this bearer token on the admin API (env STINGRAY_ADMIN_TOKEN); without it the admin API is loopback-only"))
+    .addOption(new Option("--deploy-root <dir>", "folder `stingray deploy` may import modules from; repeatable (default: the current folder)").argParser(collect))
+    .addHelpText(
+      "after",
+      `
+Examples (three nodes on one machine, NATS with JetStream on 4222):
+  nats-server -js -sd /tmp/nats &
+  stingray start --cluster nats://127.0.0.1:4222 --port 8001 --node-id a
+  stingray start --cluster nats://127.0.0.1:4222 --port 8002 --node-id b
+  stingray run examples/weather.ts:app --cluster nats://127.0.0.1:4222 --port 8003 --node-id c
+  stingray status --address http://127.0.0.1:8001
+${EXIT_CODES_HELP}`,
+    )
+    .action(async (opts) => {
+      const { startCommand } = await import("./commands/start.ts");
+      setExitCode(await startCommand(opts, io));
+    });
+
+  clusterOptions(program
+    .command("run"))
     .description("Run an application in the foreground (like `serve run`) until Ctrl-C or `stingray shutdown`.")
     .argument("<target>", 'what to run: "path/to/module.ts:exportName" (an application, or a function returning one) or a deploy config file (.yaml/.yml/.json)')
     .addOption(new Option("--host <host>", "interface the HTTP proxy listens on").default("127.0.0.1").argParser(parseHost))
@@ -43,6 +89,16 @@ export function buildProgram(io: CliIO, setExitCode: (code: number) => void): Co
     .addOption(new Option("--name <name>", "application name (default: the export name)"))
     .addOption(new Option("--route-prefix <prefix>", 'route prefix of the application (default "/")').argParser(parseRoutePrefix))
     .addOption(new Option("--admin-token <token>", "require this bearer token on the admin API (env STINGRAY_ADMIN_TOKEN); without it the admin API is loopback-only"))
+    .addOption(new Option("--headers-timeout <seconds>", "close a connection whose request headers take longer (408; default 10)").argParser(parsePositiveSeconds))
+    .addOption(new Option("--body-timeout <seconds>", "close a connection whose whole request (headers and body) takes longer (408; default 20); responses are not timed").argParser(parsePositiveSeconds))
+    .addOption(new Option("--keep-alive-timeout <seconds>", "close a kept-alive connection idle this long (default 65)").argParser(parsePositiveSeconds))
+    .addOption(new Option("--max-connections <n>", "connections served at once; further ones are closed at accept (default 10000)").argParser(parsePositiveInt))
+    .addOption(new Option("--public-dashboard", "serve the dashboard and /-/api/status|timeseries to any client (default: loopback clients or the admin token)"))
+    .addOption(
+      new Option("--deploy-root <dir>", "folder `stingray deploy` may import modules from; repeatable (default: the project and the config file's folder)").argParser(
+        collect,
+      ),
+    )
     .addOption(new Option("--no-progress", "do not show the replica start-up progress line"))
     .addOption(new Option("--ready-timeout <seconds>", "give up if the application is not running after this long").default(120).argParser(parsePositiveSeconds))
     .addHelpText(

@@ -3,13 +3,17 @@
 // implementation adapts the serve layer (serve-bridge.ts); unit tests use a fake.
 
 import type { Application } from "../deployments/deployment.ts";
+import type { HttpServerOptions } from "../ingress/options.ts";
 import type { AdminActions } from "../observability/http.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { StatusSnapshot } from "../observability/status.ts";
+import type { ClusterOptions } from "../cluster/options.ts";
 
 export interface RuntimeStartOptions {
   host: string;
   port: number;
+  /** The HTTP server's timeouts, connection cap and dashboard access (defaults when unset). */
+  http?: HttpServerOptions;
   /** Logical resources the node offers; undefined = detect. */
   numCpus?: number;
   numGpus?: number;
@@ -17,13 +21,24 @@ export interface RuntimeStartOptions {
   admin: AdminActions;
   adminToken?: string;
   logger?: Logger;
+  /** Join a cluster on NATS as one node; deploys then go to the cluster's desired state. */
+  cluster?: ClusterOptions;
+}
+
+export interface BridgeDeployOptions {
+  name: string;
+  routePrefix: string;
+  /** "/abs/module.ts:export" the app was loaded from: required in cluster mode (every node imports it). */
+  importPath?: string;
+  /** Builder-function arguments it was loaded with. */
+  args?: Record<string, unknown>;
 }
 
 export interface RuntimeBridge {
   /** Base URL the proxy listens on, e.g. http://127.0.0.1:8000 (the real port when 0 was asked). */
   readonly address: string;
   /** Deploys (or redeploys) an application; resolves once it runs, rejects when it failed. */
-  deploy(app: Application, options: { name: string; routePrefix: string }): Promise<void>;
+  deploy(app: Application, options: BridgeDeployOptions): Promise<void>;
   delete(name: string): Promise<void>;
   status(): Promise<StatusSnapshot>;
   /** The MCP endpoint path under the route prefix when the app's ingress is MCP (e.g. "/mcp"). */

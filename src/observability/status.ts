@@ -29,6 +29,8 @@ export interface ReplicaStatusInfo {
   startedAt?: number;
   /** Why a replica is pending or recovering (e.g. "not enough GPU: requested 1, available 0"). */
   message?: string;
+  /** Cluster mode: the node that runs it (absent for a replica that fits on no node). */
+  node?: string;
 }
 
 export interface DeploymentStatusInfo {
@@ -87,9 +89,39 @@ export interface RuntimeStatusInfo {
   unkillableThreads?: UnkillableThreadInfo[];
 }
 
+/** Cluster mode: one node as this node's membership table sees it. */
+export interface ClusterNodeStatusInfo {
+  id: string;
+  /** ALIVE, SUSPECT, DRAINING or DEAD (from heartbeats). */
+  state: string;
+  /** Whether this node holds the leader lease (as its last heartbeat says). */
+  leader: boolean;
+  /** Its HTTP proxy, e.g. http://127.0.0.1:8001. */
+  address?: string;
+  resources: { total: Record<string, number>; available: Record<string, number> };
+  labels?: Record<string, string>;
+  /** Milliseconds since its last heartbeat. */
+  lastSeenMsAgo?: number;
+  /** Applications whose code differs on that node (not served there). */
+  codeMismatch?: Array<{ app: string; expected: string; actual: string }>;
+}
+
+/** Cluster mode: who this node is and who leads. */
+export interface ClusterStatusInfo {
+  name: string;
+  nodeId: string;
+  /** The leader's node id, when one is known. */
+  leader?: string;
+  /** The placement's leader term (the lease revision). */
+  term?: number;
+}
+
 export interface StatusSnapshot {
   runtime: RuntimeStatusInfo;
   applications: ApplicationStatusInfo[];
+  /** Cluster mode only: every node this node knows of. */
+  nodes?: ClusterNodeStatusInfo[];
+  cluster?: ClusterStatusInfo;
 }
 
 export type StatusProvider = () => StatusSnapshot | Promise<StatusSnapshot>;

@@ -29,6 +29,9 @@ import { PoolScheduler, type ReplicaScheduler } from "./placement.ts";
 import type { ReplicaFactory } from "./replica.ts";
 import { PiscinaReplicaActor } from "./replica-actor.ts";
 import { ResourcePool, detectNodeResources } from "./resources.ts";
+// Type-only: cluster code (and NATS) loads only when `cluster` is set.
+import type { ClusterOptions } from "../cluster/options.ts";
+import type { ClusterNode } from "../cluster/node.ts";
 
 export const DEFAULT_HTTP_HOST = "127.0.0.1";
 export const DEFAULT_HTTP_PORT = 8000;
@@ -60,6 +63,8 @@ export interface RuntimeOptions {
   replicaFactory?: ReplicaFactory;
   scheduler?: ReplicaScheduler;
   clock?: Clock;
+  /** Join a cluster on NATS as one node (see README "Cluster mode"); absent: a single process. */
+  cluster?: ClusterOptions;
 }
 
 export interface DeployOptions {
@@ -87,6 +92,7 @@ export class Runtime {
   readonly #startedAt = Date.now();
   #proxy: Proxy | undefined;
   #address: string | undefined;
+  #cluster: ClusterNode | undefined;
   #shutdown: Promise<void> | undefined;
   #closed!: () => void;
   /** Settles once the runtime has shut down, whoever asked. */
@@ -126,15 +132,19 @@ export class Runtime {
       });
       scheduler = new PoolScheduler(new ResourcePool(node));
     }
+    // Validated before anything starts; the module itself imports no NATS.
+    const cluster = options.cluster ? (await import("../cluster/options.ts")).resolveClusterOptions(options.cluster, "serve.start() cluster") : undefined;
     const runtime = new Runtime(scheduler, options);
     runtime.#controller.start();
-    if (options.http !== false) {
-      try {
-        await runtime.#startProxy(options);
-      } catch (err) {
-        await runtime.shutdown();
-        throw err;
+    try {
+      if (options.http !== false) await runtime.#startProxy(options);
+      if (cluster) {
+        const { ClusterNode } = await import("../cluster/node.ts");
+        runtime.#cluster = await ClusterNode.start(cluster, runtime.#nodeRuntime(), runtime.#log);
       }
+    } catch (err) {
+      await runtime.shutdown();
+      throw err;
     }
     return runtime;
   }
@@ -155,6 +165,11 @@ export class Runtime {
 
   get controller(): Controller {
     return this.#controller;
+  }
+
+  /** This process's cluster node, when started with `cluster`. */
+  get cluster(): ClusterNode | undefined {
+    return this.#cluster;
   }
 
   /** Deploys or redeploys an application and returns a handle to its ingress deployment. */
@@ -209,7 +224,8 @@ export class Runtime {
     };
     if (this.#address) runtime.address = this.#address;
     runtime.unkillableThreads = this.#controller.unkillableThreads();
-    return { runtime, applications: this.#controller.status() };
+    const local: RuntimeStatus = { runtime, applications: this.#controller.status() };
+    return this.#cluster ? this.#cluster.decorateStatus(local) : local;
   }
 
   /**
@@ -228,15 +244,33 @@ export class Runtime {
   /** Stops accepting requests, drains replicas up to their graceful timeouts, stops threads. */
   shutdown(): Promise<void> {
     this.#shutdown ??= (async () => {
+      // Cluster: say "draining" and hand the lease over first (CLUSTER.md rule 5).
+      await this.#cluster?.beginDrain().catch((err: unknown) => this.#log.warn({ err }, "cluster drain announcement failed"));
       try {
         await this.#proxy?.close();
       } catch (err) {
         this.#log.warn({ err }, "closing the HTTP proxy failed");
       }
       await this.#controller.shutdown();
+      await this.#cluster?.close().catch((err: unknown) => this.#log.warn({ err }, "leaving the cluster failed"));
       this.#closed();
     })();
     return this.#shutdown;
+  }
+
+  /** What the cluster node's agent drives: this runtime's local deploy, delete and status. */
+  #nodeRuntime() {
+    const local = (): RuntimeStatus => {
+      const runtime: RuntimeStatus["runtime"] = { pid: process.pid, startedAt: this.#startedAt, resources: this.#scheduler.snapshot() };
+      if (this.#address) runtime.address = this.#address;
+      return { runtime, applications: this.#controller.status() };
+    };
+    return {
+      deploy: (app: Application, o: { name: string; routePrefix: string | null; wait: false }) => this.deploy(app, o),
+      delete: (name: string) => this.delete(name),
+      localStatus: local,
+      address: () => this.#address,
+    };
   }
 
   async #startProxy(options: RuntimeOptions): Promise<void> {
@@ -265,6 +299,8 @@ export class Runtime {
       logger: this.#log,
     };
     this.#proxy = createProxy(proxyOptions);
+    const proxy = this.#proxy;
+    obs.metrics.setSessionSource(() => proxy.sessionsByReplica());
     const bound = await this.#proxy.listen();
     const host = bound.host.includes(":") ? `[${bound.host}]` : bound.host;
     this.#address = `http://${host}:${bound.port}`;

@@ -10,14 +10,17 @@ import type { AdminActions } from "../../observability/http.ts";
 import { appUrl, applyDeployConfig, type AppliedApplication } from "../apply-config.ts";
 import { CliError, EXIT_USAGE } from "../errors.ts";
 import { loadApplication } from "../load-app.ts";
+import { defaultDeployRoots, normalizeRoots } from "../deploy-roots.ts";
+import { parseHttpOptions, type HttpServerOptions } from "../../ingress/options.ts";
 import { loadConfigFile } from "./deploy.ts";
 import { resolveToken, type CliIO } from "../io.ts";
 import { InstanceRecords, instanceStateDir } from "../instance-records.ts";
 import { ProgressDisplay, progressLine } from "../progress.ts";
 import { connectableAddress } from "../runtime-address.ts";
 import type { RuntimeBridge, RuntimeStarter } from "../runtime-bridge.ts";
+import { clusterFromFlags, type ClusterFlags } from "../cluster-flags.ts";
 
-export interface RunCommandOptions {
+export interface RunCommandOptions extends ClusterFlags {
   host: string;
   port: number;
   numCpus?: number;
@@ -27,6 +30,14 @@ export interface RunCommandOptions {
   adminToken?: string;
   progress?: boolean;
   readyTimeout?: number;
+  /** HTTP server limits in seconds / connections (they win over a config file's `http`). */
+  headersTimeout?: number;
+  bodyTimeout?: number;
+  keepAliveTimeout?: number;
+  maxConnections?: number;
+  publicDashboard?: boolean;
+  /** Folders the admin API may deploy modules from (default: the project and the config file's folder). */
+  deployRoot?: string[];
   /** Which of host/port came from the command line (they then win over a config file's `http`). */
   explicit?: { host?: boolean; port?: boolean };
 }
@@ -47,6 +58,11 @@ export async function runCommand(target: string, options: RunCommandOptions, io:
   const config = isConfig ? loadConfigFile(target, io.cwd) : undefined;
   const host = options.explicit?.host === false && config?.http?.host ? config.http.host : options.host;
   const port = options.explicit?.port === false && config?.http?.port !== undefined ? config.http.port : options.port;
+  const http = httpServerOptions(options, config?.http);
+  const deployRoots = usage(() => normalizeRoots(options.deployRoot ?? [], io.cwd));
+  // Cluster mode: this process is one node, and the target is deployed to the whole cluster.
+  const cluster = usage(() => clusterFromFlags(options));
+  if (deployRoots.length === 0) deployRoots.push(...defaultDeployRoots(io.cwd, isConfig ? target : undefined));
 
   // Import the user's module before starting anything: a typo fails fast with exit code 2.
   const single = isConfig
@@ -64,7 +80,8 @@ export async function runCommand(target: string, options: RunCommandOptions, io:
   const admin: AdminActions = {
     async deploy(body) {
       if (!started) throw new InvalidOptionsError("the runtime is still starting");
-      return applyDeployConfig(body, started, { cwd: io.cwd });
+      // A request names modules by path: import only those under the deploy roots.
+      return applyDeployConfig(body, started, { cwd: io.cwd, allowedRoots: deployRoots, logger });
     },
     shutdown() {
       stopRequested("admin API");
@@ -73,11 +90,13 @@ export async function runCommand(target: string, options: RunCommandOptions, io:
   const runtime = await startRuntime({
     host,
     port,
+    http,
     numCpus: options.numCpus,
     numGpus: options.numGpus,
     admin,
     adminToken: resolveToken(options.adminToken, io.env),
     logger,
+    cluster,
   });
 
   started = runtime;
@@ -110,7 +129,7 @@ export async function runCommand(target: string, options: RunCommandOptions, io:
       const name = options.name ?? single!.exportName;
       const routePrefix = options.routePrefix ?? "/";
       names.add(name);
-      await runtime.deploy(single!.app, { name, routePrefix });
+      await runtime.deploy(single!.app, { name, routePrefix, importPath: `${single!.modulePath}:${single!.exportName}` });
       return [{ name, routePrefix, url: appUrl(runtime.address, routePrefix, runtime.mcpPath(single!.app)) }];
     })();
     const applied = await withProgress(deploying, runtime, names, options, progress, stopped);
@@ -145,6 +164,32 @@ function recordInstance(instances: InstanceRecords | null, address: string, targ
     logger.warn({ err, dir: instances.dir }, "could not record this instance's address; `stingray status` will need --address");
     return () => {};
   }
+}
+
+/** Runs `fn`, turning invalid options into a usage error (exit code 2). */
+function usage<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    throw err instanceof InvalidOptionsError ? new CliError(err.message, EXIT_USAGE) : err;
+  }
+}
+
+/** The HTTP server options: flags (seconds) over the config file's `http` (ms), validated here. */
+function httpServerOptions(options: RunCommandOptions, fromConfig: HttpServerOptions | undefined): HttpServerOptions {
+  const ms = (s: number | undefined) => (s === undefined ? undefined : Math.round(s * 1000));
+  const http: HttpServerOptions = { ...fromConfig };
+  const flags: HttpServerOptions = {
+    headersTimeoutMs: ms(options.headersTimeout),
+    bodyTimeoutMs: ms(options.bodyTimeout),
+    keepAliveTimeoutMs: ms(options.keepAliveTimeout),
+    maxConnections: options.maxConnections,
+    publicDashboard: options.publicDashboard,
+  };
+  for (const [key, value] of Object.entries(flags)) if (value !== undefined) Object.assign(http, { [key]: value });
+  const { host: _host, port: _port, ...server } = http as HttpServerOptions & { host?: string; port?: number };
+  usage(() => parseHttpOptions(server, "stingray run"));
+  return server;
 }
 
 /** Redraws the progress line while the deploy runs; gives up after --ready-timeout. */

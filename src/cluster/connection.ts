@@ -1,0 +1,172 @@
+// The only module that talks to NATS. It connects with the timings of CLUSTER.md rule 6 (client
+// ping every 1 s, 2 missed pongs, endless reconnects over the full server list), opens the
+// cluster's two KV buckets (desired state; the leader lease with the lease TTL as max age), and
+// offers the node what it needs as plain methods: heartbeats on a core-NATS subject, application
+// records and the placement in KV (compare-and-set writes, read through one `watch()`), and the
+// lease store. Loaded with a dynamic import from the runtime only in cluster mode, so a
+// single-node process never loads `@nats-io`.
+
+import { connect } from "@nats-io/transport-node";
+import type { NatsConnection, Subscription } from "@nats-io/nats-core";
+import { Kvm, type KV } from "@nats-io/kv";
+import type { LeaseStore } from "./lease.ts";
+import { WIRE_VERSION, clusterNames, decodeKey, type ApplicationRecord, type NodeHeartbeat, type PlacementRecord } from "./records.ts";
+
+export type StateEvent =
+  | { kind: "app"; name: string; record: ApplicationRecord | null; revision: number }
+  | { kind: "placement"; record: PlacementRecord | null; revision: number };
+
+export interface ConnectOptions {
+  servers: string[];
+  cluster: string;
+  nodeId: string;
+  leaseTtlMs: number;
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+export class ClusterConnection {
+  readonly #nc: NatsConnection;
+  readonly #state: KV;
+  readonly #lease: KV;
+  readonly #names: ReturnType<typeof clusterNames>;
+  #heartbeatSub: Subscription | undefined;
+  #watchStop: (() => void) | undefined;
+
+  private constructor(nc: NatsConnection, state: KV, lease: KV, names: ReturnType<typeof clusterNames>) {
+    this.#nc = nc;
+    this.#state = state;
+    this.#lease = lease;
+    this.#names = names;
+  }
+
+  static async open(options: ConnectOptions): Promise<ClusterConnection> {
+    const nc = await connect({
+      servers: options.servers,
+      name: `stingray-${options.nodeId}`,
+      pingInterval: 1_000,
+      maxPingOut: 2,
+      maxReconnectAttempts: -1,
+      reconnectTimeWait: 250,
+      waitOnFirstConnect: false,
+    });
+    try {
+      const names = clusterNames(options.cluster);
+      const kvm = new Kvm(nc);
+      const state = await kvm.create(names.stateBucket, { history: 1 });
+      // Bucket max age is the lease TTL: KV per-key TTL is silently ignored on nats-server 2.9.
+      const lease = await kvm.create(names.leaseBucket, { history: 1, ttl: options.leaseTtlMs });
+      return new ClusterConnection(nc, state, lease, names);
+    } catch (err) {
+      await nc.close().catch(() => {});
+      throw err;
+    }
+  }
+
+  /** e.g. "2.9.10": newer server features are detected from this. */
+  get serverVersion(): string {
+    return this.#nc.info?.version ?? "unknown";
+  }
+
+  get leaseStore(): LeaseStore {
+    const kv = this.#lease;
+    return {
+      create: (key, value) => kv.create(key, encoder.encode(value)),
+      update: (key, value, revision) => kv.update(key, encoder.encode(value), revision),
+      delete: (key, revision) => kv.delete(key, { previousSeq: revision }),
+    };
+  }
+
+  /** Calls `listener` with every heartbeat on the cluster's subject (this node's own included). */
+  async subscribeHeartbeats(listener: (beat: NodeHeartbeat) => void): Promise<void> {
+    this.#heartbeatSub = this.#nc.subscribe(this.#names.heartbeatSubject, {
+      callback: (err, msg) => {
+        if (err) return;
+        try {
+          const beat = JSON.parse(decoder.decode(msg.data)) as NodeHeartbeat;
+          if (beat.v === WIRE_VERSION && typeof beat.nodeId === "string") listener(beat);
+        } catch {
+          // Not ours or garbled: ignore.
+        }
+      },
+    });
+    // Without the flush the server may not know the subscription when we announce (rule 6).
+    await this.#nc.flush();
+  }
+
+  publishHeartbeat(beat: NodeHeartbeat): void {
+    if (this.#nc.isClosed()) return;
+    try {
+      this.#nc.publish(this.#names.heartbeatSubject, encoder.encode(JSON.stringify(beat)));
+    } catch {
+      // Disconnected: the client buffers or drops; the next beat tries again.
+    }
+  }
+
+  /** Calls `listener` after every reconnect (the node re-announces itself then). */
+  onReconnect(listener: () => void): void {
+    void (async () => {
+      for await (const s of this.#nc.status()) {
+        if (s.type === "reconnect") listener();
+      }
+    })().catch(() => {});
+  }
+
+  /** Streams every application record and placement change: current values first, then updates. */
+  async watchState(listener: (event: StateEvent) => void): Promise<void> {
+    const iter = await this.#state.watch();
+    this.#watchStop = () => iter.stop();
+    void (async () => {
+      for await (const e of iter) {
+        const deleted = e.operation !== "PUT";
+        if (e.key === this.#names.placementKey) {
+          listener({ kind: "placement", record: deleted ? null : (e.json<PlacementRecord>()), revision: e.revision });
+        } else if (e.key.startsWith(this.#names.appKeyPrefix)) {
+          const name = decodeKey(e.key.slice(this.#names.appKeyPrefix.length));
+          listener({ kind: "app", name, record: deleted ? null : e.json<ApplicationRecord>(), revision: e.revision });
+        }
+      }
+    })().catch(() => {});
+  }
+
+  /** Writes an application record; `revision` 0 means "must not exist yet" (compare-and-set). */
+  async putApplication(record: ApplicationRecord, revision: number): Promise<number> {
+    const key = this.#names.appKey(record.name);
+    const data = encoder.encode(JSON.stringify(record));
+    return revision === 0 ? this.#state.create(key, data) : this.#state.update(key, data, revision);
+  }
+
+  async getApplication(name: string): Promise<{ record: ApplicationRecord; revision: number } | undefined> {
+    const e = await this.#state.get(this.#names.appKey(name));
+    if (!e || e.operation !== "PUT") return undefined;
+    return { record: e.json<ApplicationRecord>(), revision: e.revision };
+  }
+
+  async deleteApplication(name: string): Promise<void> {
+    await this.#state.delete(this.#names.appKey(name));
+  }
+
+  /** Writes the placement with compare-and-set on its last revision (0: none yet). */
+  async putPlacement(record: PlacementRecord, revision: number): Promise<number> {
+    const data = encoder.encode(JSON.stringify(record));
+    return revision === 0 ? this.#state.create(this.#names.placementKey, data) : this.#state.update(this.#names.placementKey, data, revision);
+  }
+
+  async getPlacementRevision(): Promise<number> {
+    const e = await this.#state.get(this.#names.placementKey);
+    return e && e.operation === "PUT" ? e.revision : 0;
+  }
+
+  /** Rule 5's tail: stop the heartbeat subscription and the watch, flush, close. */
+  async close(): Promise<void> {
+    this.#watchStop?.();
+    try {
+      await this.#heartbeatSub?.drain();
+      await this.#nc.flush();
+    } catch {
+      // Already disconnected.
+    }
+    await this.#nc.close().catch(() => {});
+  }
+}

@@ -1,0 +1,280 @@
+// One node of a cluster: joins NATS, publishes its heartbeat every 500 ms, keeps the membership
+// table from everyone's heartbeats, competes for the leader lease, and runs the node agent. While
+// it holds the lease it is also the cluster controller: it places every application's replicas
+// over the ALIVE nodes and writes the placement (with its term) to KV. The data plane never waits
+// for any of this: the local proxy keeps serving the replicas this node runs.
+//
+// Loaded only in cluster mode (the runtime imports it dynamically), together with connection.ts.
+
+import { DeployFailedError, InvalidOptionsError, ShuttingDownError } from "../errors.ts";
+import type { Application } from "../deployments/deployment.ts";
+import type { Logger } from "../observability/logger.ts";
+import type { StatusSnapshot } from "../observability/status.ts";
+import { systemClock, type Clock } from "../runtime/clock.ts";
+import { NodeAgent, type LocalRuntime } from "./agent.ts";
+import { buildApplicationRecord, type ClusterDeploySource } from "./app-record.ts";
+import { ClusterConnection } from "./connection.ts";
+import { LeaderLease, DEFAULT_LEASE_TIMINGS } from "./lease.ts";
+import { Membership, type MembershipChange } from "./membership.ts";
+import type { ResolvedClusterOptions } from "./options.ts";
+import { placeReplicas, type PlacementNode } from "./placement-policy.ts";
+import { WIRE_VERSION, clusterNames, type NodeHeartbeat, type NodeBeatState, type PlacementRecord } from "./records.ts";
+import { clusterStatus } from "./status.ts";
+
+export const HEARTBEAT_EVERY_MS = 500;
+const TICK_MS = 250;
+/** A new leader waits this long after joining before placing, so it has heard every node's beat. */
+const LEADER_WARMUP_MS = 1_500;
+
+/** What the node reads from the local runtime besides deploy/delete. */
+export interface NodeRuntime extends LocalRuntime {
+  address(): string | undefined;
+  localStatus(): StatusSnapshot;
+}
+
+export class ClusterNode {
+  readonly #options: ResolvedClusterOptions;
+  readonly #runtime: NodeRuntime;
+  readonly #log: Logger;
+  readonly #clock: Clock;
+  readonly #conn: ClusterConnection;
+  readonly #membership: Membership;
+  readonly #lease: LeaderLease;
+  readonly #agent: NodeAgent;
+  readonly #startedAt = Date.now();
+  readonly #joinedAtMs: number;
+  #seq = 0;
+  #state: NodeBeatState = "up";
+  #placementRevision = 0;
+  #beatTimer: NodeJS.Timeout | undefined;
+  #tickTimer: NodeJS.Timeout | undefined;
+  #writing = false;
+
+  private constructor(options: ResolvedClusterOptions, runtime: NodeRuntime, log: Logger, conn: ClusterConnection, clock: Clock) {
+    this.#options = options;
+    this.#runtime = runtime;
+    this.#log = log;
+    this.#conn = conn;
+    this.#clock = clock;
+    this.#joinedAtMs = clock.now();
+    this.#membership = new Membership(clock);
+    this.#agent = new NodeAgent(options.nodeId, runtime, log);
+    this.#lease = new LeaderLease({
+      store: conn.leaseStore,
+      clock,
+      key: clusterNames(options.name).leaseKey,
+      nodeId: options.nodeId,
+      onEvent: (e) => {
+        if (e.kind === "acquired") this.#log.info({ term: e.term }, `node ${options.nodeId} is the cluster leader (term ${e.term})`);
+        else this.#log.warn({ term: e.term, reason: e.reason }, `node ${options.nodeId} is no longer the leader: ${e.reason}`);
+        this.#beat();
+      },
+    });
+  }
+
+  static async start(options: ResolvedClusterOptions, runtime: NodeRuntime, log: Logger, clock: Clock = systemClock): Promise<ClusterNode> {
+    const conn = await ClusterConnection.open({
+      servers: options.servers,
+      cluster: options.name,
+      nodeId: options.nodeId,
+      leaseTtlMs: DEFAULT_LEASE_TIMINGS.ttlMs,
+    });
+    const node = new ClusterNode(options, runtime, log.child({ node: options.nodeId }), conn, clock);
+    await node.#join();
+    return node;
+  }
+
+  get nodeId(): string {
+    return this.#options.nodeId;
+  }
+
+  get isLeader(): boolean {
+    return this.#lease.isLeader;
+  }
+
+  async #join(): Promise<void> {
+    await this.#conn.subscribeHeartbeats((beat) => this.#onBeat(this.#membership.observe(beat)));
+    await this.#conn.watchState((e) => {
+      if (e.kind === "app") this.#agent.setRecord(e.name, e.record);
+      else {
+        this.#placementRevision = Math.max(this.#placementRevision, e.revision);
+        this.#agent.setPlacement(e.record);
+      }
+    });
+    this.#conn.onReconnect(() => {
+      this.#log.info("reconnected to NATS; announcing this node again");
+      this.#beat();
+    });
+    this.#beat();
+    this.#beatTimer = setInterval(() => this.#beat(), HEARTBEAT_EVERY_MS);
+    this.#tickTimer = setInterval(() => void this.#tick(), TICK_MS);
+    this.#log.info(
+      { cluster: this.#options.name, servers: this.#options.servers, natsServer: this.#conn.serverVersion },
+      `node ${this.#options.nodeId} joined cluster "${this.#options.name}"`,
+    );
+  }
+
+  /** Writes the application to the desired state (compare-and-set); the leader places it. */
+  async deploy(app: Application, source: ClusterDeploySource): Promise<void> {
+    const record = buildApplicationRecord(app, source, this.#options.nodeId);
+    for (let attempt = 0; ; attempt++) {
+      const current = await this.#conn.getApplication(source.name);
+      try {
+        await this.#conn.putApplication(record, current?.revision ?? 0);
+        return;
+      } catch (err) {
+        // Someone else wrote it between our read and write: read again (last writer wins, but never blindly).
+        if (attempt >= 4) throw new InvalidOptionsError(`deploying "${source.name}" to the cluster kept conflicting: ${(err as Error).message}`, { cause: err });
+      }
+    }
+  }
+
+  async delete(name: string): Promise<boolean> {
+    const current = await this.#conn.getApplication(name);
+    if (!current) return false;
+    await this.#conn.deleteApplication(name);
+    return true;
+  }
+
+  /**
+   * Resolves once the application runs everywhere it was placed, or once what is left is pending
+   * (fits on no node: status names the short resource); rejects when it failed to deploy.
+   */
+  async waitForApplication(name: string): Promise<void> {
+    for (;;) {
+      const status = this.decorateStatus(this.#runtime.localStatus()).applications.find((a) => a.name === name);
+      if (status?.status === "RUNNING") return;
+      if (status?.status === "DEPLOY_FAILED") throw new DeployFailedError(`application "${name}" failed to deploy: ${status.message ?? "unknown error"}`);
+      if (status?.message?.includes("pending:") && status.deployments.every((d) => (d.replicaStates.RUNNING ?? 0) + (d.replicaStates.PENDING ?? 0) >= d.targetReplicas)) return;
+      if (this.#state === "stopped") throw new ShuttingDownError();
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  /** Whether the application runs everywhere it was placed (every placed replica RUNNING). */
+  applicationReady(name: string): { ready: boolean; message?: string } {
+    const status = this.decorateStatus(this.#runtime.localStatus()).applications.find((a) => a.name === name);
+    if (!status) return { ready: false, message: "not placed yet" };
+    return { ready: status.status === "RUNNING", message: status.message };
+  }
+
+  /** The local status with the cluster's nodes, and replicas of every node (each names its node). */
+  decorateStatus<T extends StatusSnapshot>(local: T): T {
+    return clusterStatus(local, {
+      cluster: this.#options.name,
+      selfId: this.#options.nodeId,
+      selfIsLeader: this.#lease.isLeader,
+      term: this.#lease.term,
+      nodes: this.#membership.nodes(),
+      records: this.#agent.records(),
+      placement: this.#agent.placement,
+      codeMismatch: this.#agent.codeMismatch(),
+    });
+  }
+
+  /**
+   * The first half of a graceful stop (CLUSTER.md rule 5): say "draining" so the leader moves this
+   * node's replicas elsewhere and gives it nothing new, and hand the lease over at once.
+   */
+  async beginDrain(): Promise<void> {
+    if (this.#state !== "up") return;
+    this.#state = "draining";
+    this.#beat();
+    await this.#lease.release();
+    this.#beat();
+  }
+
+  /** The second half, after the local runtime drained: the last beat says "stopped", then close. */
+  async close(): Promise<void> {
+    if (this.#state === "stopped") return;
+    this.#agent.close();
+    clearInterval(this.#beatTimer);
+    clearInterval(this.#tickTimer);
+    this.#state = "stopped";
+    this.#beat();
+    await this.#conn.close();
+  }
+
+  #onBeat(change: MembershipChange | undefined): void {
+    if (change) this.#logChange(change);
+  }
+
+  #logChange(c: MembershipChange): void {
+    const msg = `node ${c.id}: ${c.from} → ${c.to}`;
+    if (c.to === "DEAD" || c.to === "SUSPECT") this.#log.warn({ peer: c.id, from: c.from, to: c.to }, msg);
+    else this.#log.info({ peer: c.id, from: c.from, to: c.to }, msg);
+  }
+
+  async #tick(): Promise<void> {
+    for (const c of this.#membership.tick()) this.#logChange(c);
+    if (this.#state !== "up") return;
+    await this.#lease.tick();
+    if (this.#lease.isLeader && this.#clock.now() - this.#joinedAtMs >= LEADER_WARMUP_MS) await this.#place();
+  }
+
+  /** The cluster controller's step: recompute the placement; write it when it changed. */
+  async #place(): Promise<void> {
+    if (this.#writing) return;
+    const nodes: PlacementNode[] = this.#membership
+      .nodes()
+      .filter((n) => n.state === "ALIVE" || n.state === "SUSPECT")
+      .map((n) => ({
+        id: n.id,
+        labels: n.beat.labels,
+        total: n.beat.resources.total,
+        acceptsNew: n.state === "ALIVE",
+        codeMismatch: new Set(n.beat.codeMismatch.map((m) => m.app)),
+      }));
+    const current = this.#agent.placement;
+    const apps = placeReplicas(this.#agent.records(), nodes, current?.apps ?? {});
+    const term = this.#lease.term;
+    if (current && current.term === term && JSON.stringify(current.apps) === JSON.stringify(apps)) return;
+    const record: PlacementRecord = { v: WIRE_VERSION, term, leader: this.#options.nodeId, apps };
+    this.#writing = true;
+    try {
+      // Checked again right before the write: a lease that lapsed meanwhile must not write.
+      if (!this.#lease.isLeader) return;
+      const revision = await this.#conn.putPlacement(record, this.#placementRevision);
+      this.#placementRevision = Math.max(this.#placementRevision, revision);
+      this.#agent.setPlacement(record);
+    } catch (err) {
+      // Another writer got in between (a stale leader's last write, or ours seen late): re-read.
+      this.#log.debug({ err }, "placement write conflicted; re-reading its revision");
+      this.#placementRevision = await this.#conn.getPlacementRevision().catch(() => this.#placementRevision);
+    } finally {
+      this.#writing = false;
+    }
+  }
+
+  #beat(): void {
+    let local: StatusSnapshot;
+    try {
+      local = this.#runtime.localStatus();
+    } catch {
+      return;
+    }
+    const replicas: NodeHeartbeat["replicas"] = [];
+    for (const app of local.applications) {
+      for (const d of app.deployments) {
+        for (const r of d.replicas ?? []) {
+          replicas.push({ app: app.name, deployment: d.name, id: r.id, state: r.state, ...(r.ongoing !== undefined ? { ongoing: r.ongoing } : {}) });
+        }
+      }
+    }
+    const beat: NodeHeartbeat = {
+      v: WIRE_VERSION,
+      nodeId: this.#options.nodeId,
+      startedAt: this.#startedAt,
+      seq: ++this.#seq,
+      state: this.#state,
+      labels: this.#options.labels,
+      resources: local.runtime.resources ?? { total: {}, available: {} },
+      leader: this.#lease.isLeader,
+      replicas,
+      codeMismatch: this.#agent.codeMismatch(),
+    };
+    const address = this.#runtime.address();
+    if (address) beat.address = address;
+    this.#conn.publishHeartbeat(beat);
+  }
+}
