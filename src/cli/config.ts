@@ -1,7 +1,8 @@
 // The deploy config file: Ray Serve's config shape in camelCase (`applications: [{ name,
 // routePrefix, importPath: "examples/weather.ts:app", args, deployments: [{ name, ...option
-// overrides }] }]`, plus `http: { host, port }`). Parsed with `yaml`, validated with zod; every
-// problem is reported with its field path (and file:line:col when parsed from YAML), e.g.
+// overrides }] }]`, plus `http: { host, port }` and the server options of `serve.start({ http })`).
+// Parsed with `yaml`, validated with zod; every problem is reported with its field path (and
+// file:line:col when parsed from YAML), e.g.
 // `deploy.yaml:9:22 applications[0].deployments[1].numReplicas: expected number, got string`.
 // The same validation runs in the CLI (before anything is sent) and in the runtime's admin API.
 
@@ -11,6 +12,7 @@ import { LineCounter, parseDocument, isNode, type Document } from "yaml";
 import { z } from "zod";
 import { deploymentOptionsSchema, validateDeploymentOptions, type DeploymentOptions } from "../deployments/options.ts";
 import { InvalidOptionsError } from "../errors.ts";
+import { httpServerOptionsShape, type HttpServerOptions } from "../ingress/options.ts";
 
 const NAME = /^[A-Za-z0-9_.-]+$/;
 const IMPORT_PATH = /^(.+\.(?:ts|mts|js|mjs)):([A-Za-z_$][\w$]*)$/;
@@ -35,7 +37,7 @@ const applicationSchema = z.strictObject({
 const portSchema = z.number().int("must be an integer").min(0).max(65535);
 
 export const deployConfigSchema = z.strictObject({
-  http: z.strictObject({ host: z.string().min(1).optional(), port: portSchema.optional() }).optional(),
+  http: z.strictObject({ host: z.string().min(1).optional(), port: portSchema.optional(), ...httpServerOptionsShape }).optional(),
   applications: z.array(applicationSchema).min(1, "list at least one application"),
 });
 
@@ -51,7 +53,8 @@ export interface ApplicationConfig {
 }
 
 export interface DeployConfig {
-  http?: { host?: string; port?: number };
+  /** Used by `stingray run <config>`; ignored in a deploy sent to a running runtime. */
+  http?: { host?: string; port?: number } & HttpServerOptions;
   applications: ApplicationConfig[];
 }
 

@@ -3,6 +3,10 @@
 // calls the export when it is a builder function, and applies a config file's per-deployment
 // option overrides by rebuilding the bound graph with `deployment.options(...)` (bound graphs are
 // immutable).
+//
+// For the admin API (`allowedRoots` set) the module must lie under the deploy roots, checked before
+// the import (deploy-roots.ts), and a failing import or builder is reported by error name only:
+// the messages of syntax errors quote the file, so the details go to the runtime's log instead.
 
 import { statSync } from "node:fs";
 import path from "node:path";
@@ -11,8 +15,10 @@ import { isApplication, type Application, type Deployment } from "../deployments
 import { isPlainContainer } from "../deployments/handle-ref.ts";
 import type { DeploymentOptions } from "../deployments/options.ts";
 import { InvalidOptionsError } from "../errors.ts";
+import type { Logger } from "../observability/logger.ts";
 import type { DeploymentOverride } from "./config.ts";
 import { splitImportPath } from "./config.ts";
+import { resolveUnderRoots } from "./deploy-roots.ts";
 import { ensureTypeScriptLoader } from "./typescript-loader.ts";
 
 export interface LoadedApp {
@@ -25,7 +31,18 @@ export interface LoadedApp {
  * Imports `importPath` (absolute, or relative to `cwd`) and returns the application it exports.
  * `where` names the source in messages ("applications[0].importPath", "run target").
  */
-export async function loadApplication(importPath: string, options: { cwd: string; args?: Record<string, unknown>; where: string }): Promise<LoadedApp> {
+export async function loadApplication(
+  importPath: string,
+  options: {
+    cwd: string;
+    args?: Record<string, unknown>;
+    where: string;
+    /** Import only modules under these roots (normalizeRoots), with redacted errors: an admin API request. */
+    allowedRoots?: readonly string[];
+    /** Where redacted errors are logged in full. */
+    logger?: Logger;
+  },
+): Promise<LoadedApp> {
   let file: string;
   let exportName: string;
   try {
@@ -33,7 +50,14 @@ export async function loadApplication(importPath: string, options: { cwd: string
   } catch {
     throw new InvalidOptionsError(`${options.where}: expected "path/to/module.ts:exportName", got "${importPath}"`);
   }
-  const modulePath = path.resolve(options.cwd, file);
+  const restricted = options.allowedRoots !== undefined;
+  const modulePath = restricted ? resolveUnderRoots(file, options.allowedRoots!, options.cwd, options.where) : path.resolve(options.cwd, file);
+  // What a failure says: the error's own message, or only its name for an admin API request.
+  const detail = (err: unknown, what: string): string => {
+    if (!restricted) return `: ${(err as Error)?.message ?? String(err)}`;
+    options.logger?.warn({ err, module: modulePath }, `deploy: ${what}`);
+    return ` (${(err as Error)?.name ?? "Error"}; the details are in the runtime's log)`;
+  };
   let mtime: number;
   try {
     mtime = statSync(modulePath).mtimeMs;
@@ -48,7 +72,7 @@ export async function loadApplication(importPath: string, options: { cwd: string
     await ensureTypeScriptLoader(modulePath);
     mod = (await import(url)) as Record<string, unknown>;
   } catch (err) {
-    throw new InvalidOptionsError(`${options.where}: importing ${modulePath} failed: ${(err as Error).message}`, { cause: err });
+    throw new InvalidOptionsError(`${options.where}: importing ${restricted ? file : modulePath} failed${detail(err, "import failed")}`, { cause: err });
   }
   if (!(exportName in mod)) {
     const names = Object.keys(mod).filter((k) => k !== "default");
@@ -65,7 +89,7 @@ export async function loadApplication(importPath: string, options: { cwd: string
     try {
       value = await (value as (args: Record<string, unknown>) => unknown)(options.args ?? {});
     } catch (err) {
-      throw new InvalidOptionsError(`${options.where}: the builder "${exportName}" threw: ${(err as Error).message}`, { cause: err });
+      throw new InvalidOptionsError(`${options.where}: the builder "${exportName}" threw${detail(err, "builder threw")}`, { cause: err });
     }
   } else if (options.args && Object.keys(options.args).length > 0) {
     throw new InvalidOptionsError(`${options.where}: args are given but "${exportName}" is not a builder function`);

@@ -51,3 +51,14 @@ export function parsePositiveSeconds(value: string): number {
   if (value.trim() === "" || !Number.isFinite(n) || n <= 0) throw new InvalidArgumentError("expected a number of seconds greater than 0.");
   return n;
 }
+
+export function parsePositiveInt(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n <= 0) throw new InvalidArgumentError("expected a whole number greater than 0.");
+  return n;
+}
+
+/** Collects a repeatable option's values, e.g. `--deploy-root a --deploy-root b`. */
+export function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}
