@@ -1,0 +1,44 @@
+// Who may read the dashboard and its APIs (checkReadAccess), and the start-up warning for a bind
+// other hosts can reach (exposureWarning), as tables of input → decision.
+
+import { describe, expect, it } from "vitest";
+import { ADMIN_FORBIDDEN, ADMIN_UNAUTHORIZED, checkReadAccess, exposureWarning } from "../../../src/observability/admin-guard.ts";
+
+describe("checkReadAccess", () => {
+  const base = { remoteAddress: "10.0.0.7", authorization: undefined, adminToken: undefined, publicDashboard: false };
+  const cases: Array<[string, Partial<Parameters<typeof checkReadAccess>[0]>, true | string]> = [
+    ["loopback v4", { remoteAddress: "127.0.0.1" }, true],
+    ["loopback v6", { remoteAddress: "::1" }, true],
+    ["v4-mapped loopback", { remoteAddress: "::ffff:127.0.0.1" }, true],
+    ["loopback with a token configured and none sent", { remoteAddress: "127.0.0.1", adminToken: "t0k" }, true],
+    ["remote without a token configured", {}, ADMIN_FORBIDDEN],
+    ["v4-mapped remote", { remoteAddress: "::ffff:10.0.0.7" }, ADMIN_FORBIDDEN],
+    ["unknown peer", { remoteAddress: undefined }, ADMIN_FORBIDDEN],
+    ["remote sending a token when none is configured", { authorization: "Bearer t0k" }, ADMIN_FORBIDDEN],
+    ["remote with the right token", { adminToken: "t0k", authorization: "Bearer t0k" }, true],
+    ["remote with a wrong token", { adminToken: "t0k", authorization: "Bearer t0" }, ADMIN_UNAUTHORIZED],
+    ["remote with no token sent", { adminToken: "t0k" }, ADMIN_UNAUTHORIZED],
+    ["remote, public dashboard", { publicDashboard: true }, true],
+    ["remote, public dashboard, token configured", { publicDashboard: true, adminToken: "t0k" }, true],
+  ];
+  it.each(cases)("%s", (_name, input, expected) => {
+    const d = checkReadAccess({ ...base, ...input });
+    if (expected === true) expect(d).toEqual({ ok: true });
+    else expect(d).toMatchObject({ ok: false, code: expected, status: expected === ADMIN_UNAUTHORIZED ? 401 : 403 });
+  });
+});
+
+describe("exposureWarning", () => {
+  it.each([
+    ["127.0.0.1", false, false, undefined],
+    ["::1", false, true, undefined],
+    ["0.0.0.0", true, false, undefined],
+    ["0.0.0.0", false, false, /^listening on 0\.0\.0\.0 \(reachable from other hosts\) without an admin token: the admin API, dashboard, \/-\/api\/status and \/-\/api\/timeseries answer loopback clients only; .*--admin-token.*--public-dashboard.*\/metrics is open\.$/],
+    ["::", false, true, /^listening on :: .*answer anyone \(http\.publicDashboard \/ --public-dashboard\); the admin API answers loopback clients only \(no admin token\)$/],
+    ["192.0.2.2", true, true, /answer anyone \(http\.publicDashboard \/ --public-dashboard\)$/],
+  ] as const)("bound to %s, token %s, public %s", (boundHost, adminTokenSet, publicDashboard, expected) => {
+    const w = exposureWarning({ boundHost, adminTokenSet, publicDashboard });
+    if (expected === undefined) expect(w).toBeUndefined();
+    else expect(w).toMatch(expected);
+  });
+});
