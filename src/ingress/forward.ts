@@ -7,6 +7,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { CancelledError, TimeoutError } from "../errors.ts";
 import type { ReplicaId } from "../runtime/ids.ts";
+import type { ReplicaPlacement } from "../runtime/replica-picker.ts";
 import type { HttpResponseHead, SerializedHttpRequest } from "../runtime/http-message.ts";
 import { answerForError } from "./error-response.ts";
 import { sendJsonRpcError } from "./respond.ts";
@@ -26,6 +27,8 @@ export interface ForwardOptions {
   timeoutMs?: number;
   /** A long-lived stream (see DispatchOptions.longLived); it has no deadline either. */
   longLived?: boolean;
+  /** Where a new request may go (see DispatchOptions.placement). */
+  placement?: ReplicaPlacement;
   /** The JSON-RPC id of the request, echoed by error answers. */
   rpcId?: string | number | null;
   /** A session pinned this request (a dead replica then reads as "session not found"). */
@@ -76,6 +79,7 @@ export async function forward(
         replicaId: options.replicaId,
         timeoutMs: options.timeoutMs,
         longLived: options.longLived,
+        placement: options.placement,
       });
     } catch (err) {
       // The abort reason says why better than whatever the router rejected with.

@@ -114,21 +114,33 @@ export async function serveMcp(ctx: McpRequestContext, req: IncomingMessage, res
     return pinnedForward(ctx, req, res, sessionId, message, { isDelete: false, timeout, longLived, timeoutEvent, rpcId: id });
   }
   const bindsSession = sessionsOn && info.method === "initialize";
-  await forward(
-    ctx.dispatcher,
-    req,
-    res,
-    {
-      appName: ctx.compiled.route.appName,
-      message,
-      timeoutMs: timeout ? ctx.compiled.requestTimeoutMs : undefined,
-      longLived,
-      timeoutEvent,
-      rpcId: id,
-      onHead: bindsSession ? (result) => bindNewSession(ctx, result) : undefined,
-    },
-    ctx.record,
-  );
+  // A new session goes to a replica with session room, and counts there until it is answered.
+  const placement = bindsSession ? ctx.sessions.placeNewSession(ctx.compiled.route.appName, mcp.sessions.maxSessions) : undefined;
+  try {
+    await forward(
+      ctx.dispatcher,
+      req,
+      res,
+      {
+        appName: ctx.compiled.route.appName,
+        message,
+        timeoutMs: timeout ? ctx.compiled.requestTimeoutMs : undefined,
+        longLived,
+        timeoutEvent,
+        rpcId: id,
+        placement: placement?.place,
+        onHead: placement
+          ? (result) => {
+              placement.release();
+              bindNewSession(ctx, result);
+            }
+          : undefined,
+      },
+      ctx.record,
+    );
+  } finally {
+    placement?.release();
+  }
 }
 
 /**

@@ -112,6 +112,18 @@ class HttpProxy implements Proxy {
     return app;
   }
 
+  sessionsByReplica(): Array<{ app: string; deployment: string; replica: string; sessions: number }> {
+    const counts = this.#sessions.countsByReplica();
+    if (counts.length === 0) return [];
+    const deployments = new Map(this.#options.dispatcher.routes().map((r) => [r.appName, r.deploymentName ?? r.appName]));
+    return counts.map((c) => ({
+      app: c.appName,
+      deployment: deployments.get(c.appName) ?? "",
+      replica: c.replicaId,
+      sessions: c.sessions,
+    }));
+  }
+
   async listen(): Promise<{ host: string; port: number }> {
     await new Promise<void>((resolve, reject) => {
       const onError = (err: Error): void => reject(err);

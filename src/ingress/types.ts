@@ -3,6 +3,7 @@
 // replica of an application's ingress deployment (or on a given one, for sticky MCP sessions).
 
 import type { ReplicaId } from "../runtime/ids.ts";
+import type { ReplicaPlacement } from "../runtime/replica-picker.ts";
 import type { HttpResponseHead, SerializedHttpRequest } from "../runtime/http-message.ts";
 import type { IngressDefinition } from "../deployments/ingress-definition.ts";
 import type { RequestHandler } from "express";
@@ -23,6 +24,8 @@ export interface DispatchOptions {
   /** Pin to this replica (sticky sessions); if it is gone the dispatch rejects with ReplicaDiedError. */
   replicaId?: ReplicaId;
   timeoutMs?: number;
+  /** Where a new request may go (an initialize that binds a new session: a replica with session room). */
+  placement?: ReplicaPlacement;
   /**
    * A long-lived stream (2026-07-28 `subscriptions/listen`, a legacy GET SSE stream): it takes a
    * `maxOngoingStreams` slot, not a request slot, and past that bound the dispatch rejects with
@@ -108,4 +111,6 @@ export interface Proxy {
   listen(): Promise<{ host: string; port: number }>;
   /** Stops accepting, lets in-flight exchanges finish for up to `graceMs`, then closes the server. */
   close(options?: { graceMs?: number }): Promise<void>;
+  /** Legacy MCP sessions per replica, from the proxy's session table (/metrics). */
+  sessionsByReplica(): Array<{ app: string; deployment: string; replica: string; sessions: number }>;
 }

@@ -49,6 +49,11 @@ export interface ReplicaLabels extends DeploymentLabels {
   replica: string;
 }
 
+/** Legacy MCP sessions one replica holds (the proxy's session table). */
+export interface ReplicaSessions extends ReplicaLabels {
+  sessions: number;
+}
+
 export interface TimeseriesSnapshot {
   bucketS: number;
   /** All applications together. */
@@ -113,6 +118,8 @@ export class RuntimeMetrics {
   readonly #replicas: Gauge<"app" | "deployment" | "state">;
   readonly #target: Gauge<"app" | "deployment">;
   readonly #restarts: Counter<"app" | "deployment">;
+  /** Where the session gauge reads its values at scrape time (the proxy's session table). */
+  #sessionSource: (() => Iterable<ReplicaSessions>) | undefined;
   readonly #unkillable: Gauge<"app" | "deployment">;
   readonly #window: RollingWindow;
   readonly #appWindows = new Map<string, RollingWindow>();
@@ -175,6 +182,20 @@ export class RuntimeMetrics {
       help: "Replica threads told to end that have not exited (blocked in native code); restart the process",
       labelNames: ["app", "deployment"],
       registers,
+    });
+    const metrics = this;
+    new Gauge({
+      name: "stingray_replica_sessions",
+      help: "Legacy MCP sessions each replica holds (bounded by the app's sessions.maxSessions)",
+      labelNames: ["app", "deployment", "replica"],
+      registers,
+      // Read when scraped: the count changes with every initialize, DELETE and eviction.
+      collect() {
+        this.reset();
+        for (const r of metrics.#sessionSource?.() ?? []) {
+          this.set({ app: label(r.app), deployment: label(r.deployment), replica: label(r.replica) }, r.sessions);
+        }
+      },
     });
     if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: "stingray_" });
     this.#clock = options.clock ?? Date.now;
@@ -252,6 +273,11 @@ export class RuntimeMetrics {
   /** Drops a stopped replica's series so dead replicas don't linger in /metrics. */
   removeReplica(labels: ReplicaLabels): void {
     this.#ongoing.remove({ app: labels.app, deployment: labels.deployment, replica: labels.replica });
+  }
+
+  /** Where `stingray_replica_sessions` reads the sessions per replica when scraped. */
+  setSessionSource(source: () => Iterable<ReplicaSessions>): void {
+    this.#sessionSource = source;
   }
 
   setQueued(labels: DeploymentLabels, n: number): void {

@@ -34,6 +34,7 @@ export class ControllerDispatcher implements HttpDispatcher {
       signal: options.signal,
       timeoutMs: options.timeoutMs,
       replicaId: options.replicaId,
+      placement: options.placement,
       longLived: options.longLived,
     });
     if (opened.first.done || !isHead(opened.first.value)) {

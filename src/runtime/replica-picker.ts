@@ -35,3 +35,13 @@ export class PowerOfTwoChoicesPicker implements ReplicaPicker {
     return b.ongoing < a.ongoing ? b.id : a.id;
   }
 }
+
+/**
+ * A per-request say in where a new request goes (the router's placement hook): it gets the
+ * replicas with room and the router's own `pick`, and returns its choice, e.g. only replicas with
+ * room for one more MCP session. Called each time the request is assigned (again after a refusal).
+ */
+export type ReplicaPlacement = (
+  candidates: readonly ReplicaCandidate[],
+  pick: (candidates: readonly ReplicaCandidate[]) => ReplicaId | undefined,
+) => ReplicaId | undefined;

@@ -28,7 +28,7 @@ import {
 import type { CallOptions } from "./call.ts";
 import type { ReplicaId } from "./ids.ts";
 import type { ReplicaActor } from "./replica.ts";
-import { PowerOfTwoChoicesPicker, type ReplicaCandidate, type ReplicaPicker } from "./replica-picker.ts";
+import { PowerOfTwoChoicesPicker, type ReplicaCandidate, type ReplicaPicker, type ReplicaPlacement } from "./replica-picker.ts";
 import { deadlineOf, emptyIterable, releasingIterable, sendOptions, type Lease } from "./route-lease.ts";
 
 export interface RouterLimits {
@@ -50,6 +50,8 @@ export interface RouterOptions extends RouterLimits {
 export interface RouteOptions extends CallOptions {
   /** Only this replica (sticky sessions); if it is gone the request fails with ReplicaDiedError. */
   replicaId?: ReplicaId;
+  /** Chooses among the replicas with room instead of the picker (new MCP sessions: session room). */
+  placement?: ReplicaPlacement;
 }
 
 /** A stream opened on a replica, its first item already read (so a refusal could be re-routed). */
@@ -75,6 +77,7 @@ export interface Slot {
 
 interface Waiter {
   pin: ReplicaId | undefined;
+  placement?: ReplicaPlacement;
   resolve(lease: Lease): void;
   reject(err: Error): void;
 }
@@ -278,13 +281,13 @@ export class DeploymentRouter {
     }
     if (options.longLived === true) return this.#acquireStream(pin, signal, deadline);
     if (this.#queue.length === 0 || pin !== undefined) {
-      const slot = this.#tryAssign(pin);
+      const slot = this.#tryAssign(pin, options.placement);
       if (slot) return Promise.resolve(this.#lease(slot));
     }
     if (this.#failure && this.#slots.size === 0) return Promise.reject(this.#failure);
     const full = this.#queueFull();
     if (full) return Promise.reject(full);
-    return this.#wait(this.#queue, pin, signal, deadline);
+    return this.#wait(this.#queue, pin, signal, deadline, options.placement);
   }
 
   /** A long-lived stream takes a stream slot now, or fails; it waits only while there is no replica. */
@@ -316,7 +319,13 @@ export class DeploymentRouter {
   }
 
   /** Queues a waiter until #drain hands it a lease, its signal aborts or its deadline passes. */
-  #wait(queue: Waiter[], pin: ReplicaId | undefined, signal: AbortSignal | undefined, deadline: number | undefined): Promise<Lease> {
+  #wait(
+    queue: Waiter[],
+    pin: ReplicaId | undefined,
+    signal: AbortSignal | undefined,
+    deadline: number | undefined,
+    placement?: ReplicaPlacement,
+  ): Promise<Lease> {
     return new Promise<Lease>((resolve, reject) => {
       let timer: NodeJS.Timeout | undefined;
       const cleanup = (): void => {
@@ -325,6 +334,7 @@ export class DeploymentRouter {
       };
       const waiter: Waiter = {
         pin,
+        placement,
         resolve: (lease) => {
           cleanup();
           resolve(lease);
@@ -403,7 +413,7 @@ export class DeploymentRouter {
     return this.#limits.maxOngoingRequests - Math.max(slot.ongoing, slot.replica.ongoing);
   }
 
-  #tryAssign(pin: ReplicaId | undefined): Slot | undefined {
+  #tryAssign(pin: ReplicaId | undefined, placement?: ReplicaPlacement): Slot | undefined {
     if (pin !== undefined) {
       const slot = this.#slots.get(pin);
       return slot && slot.live && !slot.refused && this.#capacityLeft(slot) > 0 ? slot : undefined;
@@ -412,7 +422,7 @@ export class DeploymentRouter {
     for (const [id, slot] of this.#slots) {
       if (slot.live && !slot.refused && this.#capacityLeft(slot) > 0) candidates.push({ id, ongoing: Math.max(slot.ongoing, slot.replica.ongoing) });
     }
-    const id = this.#picker.pick(candidates);
+    const id = placement ? placement(candidates, (c) => this.#picker.pick(c)) : this.#picker.pick(candidates);
     return id === undefined ? undefined : this.#slots.get(id);
   }
 
@@ -449,7 +459,7 @@ export class DeploymentRouter {
     if (this.#streamQueue.length > 0 && this.#slots.size > 0) this.#placeWaitingStreams();
     for (let i = 0; i < this.#queue.length; ) {
       const waiter = this.#queue[i]!;
-      const slot = this.#tryAssign(waiter.pin);
+      const slot = this.#tryAssign(waiter.pin, waiter.placement);
       if (!slot) {
         if (waiter.pin === undefined) break;
         i++;
