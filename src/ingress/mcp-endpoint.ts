@@ -45,6 +45,8 @@ export interface McpRequestContext {
   /** Builds the message for the replica from the request and the buffered body. */
   serialize: (body: Buffer | null) => SerializedHttpRequest;
   record: RequestRecord & { mcpMethod?: string; tool?: string };
+  /** Tells the proxy this exchange is a long-lived stream (shutdown ends it instead of waiting). */
+  markLongLived?: (res: ServerResponse) => void;
 }
 
 export async function serveMcp(ctx: McpRequestContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -107,6 +109,7 @@ export async function serveMcp(ctx: McpRequestContext, req: IncomingMessage, res
 
   const message = ctx.serialize(read.body);
   const longLived = STREAMING_METHODS.has(info.method ?? "");
+  if (longLived) ctx.markLongLived?.(res);
   const timeout = !longLived;
   const id = requestIdOf(parsed);
   const timeoutEvent = id === null ? undefined : () => sseError(id, "Request timed out");

@@ -60,8 +60,17 @@ class HttpProxy implements Proxy {
   readonly #sockets = new Set<Socket>();
   /** Exchanges that carry work (every method but GET); shutdown lets them finish. */
   readonly #inflight = new Set<ServerResponse>();
-  /** Standalone GET streams: long-lived, no work to finish; shutdown ends them at once. */
+  /**
+   * Long-lived streams (standalone GET streams, 2026-07-28 `subscriptions/listen` POSTs): no work
+   * to finish, and they may never end; shutdown ends them at once.
+   */
   readonly #streams = new Set<ServerResponse>();
+  /** The MCP endpoint found a POST to be a long-lived stream: shutdown must not wait for it. */
+  readonly #markLongLived = (res: ServerResponse): void => {
+    if (!this.#inflight.delete(res)) return;
+    this.#streams.add(res);
+    res.once("close", () => this.#streams.delete(res));
+  };
   #closing = false;
   #sweeper: ReturnType<typeof setInterval> | undefined;
 
@@ -252,7 +261,15 @@ class HttpProxy implements Proxy {
     });
     if (isMcp) {
       return serveMcp(
-        { dispatcher: this.#options.dispatcher, sessions: this.#sessions, compiled, identity, serialize, record },
+        {
+          dispatcher: this.#options.dispatcher,
+          sessions: this.#sessions,
+          compiled,
+          identity,
+          serialize,
+          record,
+          markLongLived: this.#markLongLived,
+        },
         req,
         res,
       );
