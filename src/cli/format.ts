@@ -54,6 +54,10 @@ export function formatStatus(snap: StatusSnapshot, now = Date.now()): string {
     });
     if (parts.length > 0) out.push(`resources: ${parts.join(" · ")}`);
   }
+  // A replica thread that would not exit holds its CPU/GPU until the process restarts.
+  for (const t of rt.unkillableThreads ?? []) {
+    out.push(`! replica ${t.replica} of ${t.app}/${t.deployment}: ${t.message}, for ${formatDuration(now - t.since)}; restart the process (/-/ready fails)`);
+  }
   out.push("");
   if (snap.applications.length === 0) {
     out.push("no applications");

@@ -230,6 +230,13 @@ describe("the packed tarball", () => {
     try {
       const app = await startApp(["app.mjs"], /listening on (http:\/\/\S+\/mcp)/);
       expect(await callTool(app.url, "greet", { name: "Ada" })).toMatch(/^Hello, Ada! \(from greeter#Greeter#/);
+      // The dashboard's static files ship in dist/ (tsc does not emit them; the build copies them).
+      for (const [file, type] of [["/-/dashboard", "text/html"], ["/-/dashboard/dashboard.js", "javascript"], ["/-/dashboard/dashboard.css", "text/css"]] as const) {
+        const res = await fetch(new URL(file, app.url));
+        expect(res.status, file).toBe(200);
+        expect(res.headers.get("content-type"), file).toContain(type);
+        expect((await res.text()).length, file).toBeGreaterThan(100);
+      }
       // serve.run's SIGTERM handler drains, then exits 128 + 15 by its own choice.
       expect(await stop(app.child)).toEqual({ code: 143, signal: null });
     } finally {

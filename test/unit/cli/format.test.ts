@@ -1,7 +1,7 @@
 import { PassThrough } from "node:stream";
 import { describe, expect, it } from "vitest";
 import { appUrl } from "../../../src/cli/apply-config.ts";
-import { formatDuration, formatStates, table } from "../../../src/cli/format.ts";
+import { formatDuration, formatStates, formatStatus, table } from "../../../src/cli/format.ts";
 import { ProgressDisplay } from "../../../src/cli/progress.ts";
 
 describe("table", () => {
@@ -57,5 +57,24 @@ describe("ProgressDisplay", () => {
     p.update("y");
     p.done();
     expect(text()).toBe("x\ny\n");
+  });
+});
+
+describe("formatStatus", () => {
+  it("flags replica threads that would not exit", () => {
+    const text = formatStatus(
+      {
+        runtime: {
+          address: "http://127.0.0.1:8000",
+          unkillableThreads: [
+            { app: "tr", deployment: "Translator", replica: "tr#Translator#3", since: 1_000, message: "its thread did not exit within 2s of being terminated (blocked in native code?)" },
+          ],
+        },
+        applications: [],
+      },
+      61_000,
+    );
+    expect(text).toContain("! replica tr#Translator#3 of tr/Translator: its thread did not exit within 2s of being terminated (blocked in native code?), for 1m");
+    expect(text).toContain("restart the process (/-/ready fails)");
   });
 });
