@@ -31,7 +31,7 @@ import {
 } from "../../fixtures/deploy-files.ts";
 import { CA_ALERTS_TEXT, startFakeNws, type FakeNws } from "../../fixtures/fake-nws.ts";
 
-const SETUP_TIMEOUT_MS = 300_000;
+const SETUP_TIMEOUT_MS = 400_000;
 const WORKDIR = "/app";
 
 const dockerfile = readDockerfile();
@@ -137,10 +137,10 @@ beforeAll(async () => {
   child = spawn(file!, [...entryArgs, ...execForm(lastOf(final, "CMD")!.args)], { cwd: image, env, stdio: ["ignore", "pipe", "pipe"] });
   child.stdout!.on("data", (d: Buffer) => (output += d.toString()));
   child.stderr!.on("data", (d: Buffer) => (output += d.toString()));
-  const deadline = Date.now() + 90_000;
+  const deadline = Date.now() + 120_000;
   while (!/ready at http:\/\/0\.0\.0\.0:\d+\/mcp/.test(output)) {
     if (child.exitCode !== null) throw new Error(`the container command exited early (${child.exitCode}):\n${output}`);
-    if (Date.now() > deadline) throw new Error(`the container command was not ready in 90 s:\n${output}`);
+    if (Date.now() > deadline) throw new Error(`the container command was not ready in 120 s:\n${output}`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }, SETUP_TIMEOUT_MS);
