@@ -99,7 +99,7 @@ describe("deploy/kubernetes: variants", () => {
     expect(manifests.filter((f) => !applied.has(f))).toEqual([]);
   });
 
-  it("the image the kustomizations set is the one the Deployment runs", () => {
+  it("the image the kustomizations set (once, in base) is the one the Deployment runs", () => {
     for (const v of variants) expect(v.images.map((i) => i.name), v.dir || "root").toEqual([container.image.split(":")[0]]);
   });
 });
