@@ -137,7 +137,17 @@ export class DeploymentState {
   stopAll(): void {
     this.#deleting = true;
     const now = this.#deps.clock.now();
-    for (const r of this.#replicas.pop(ACTIVE_STATES)) this.#stopReplica(r, now);
+    const timeoutMs = this.#target.config.healthCheckTimeoutS * 1000;
+    for (const r of this.#replicas.pop(ACTIVE_STATES)) {
+      if (r.state !== "RUNNING" || !r.unresponsive(now, timeoutMs)) {
+        this.#stopReplica(r, now);
+        continue;
+      }
+      // Its thread is not answering probes now: a drain would only wait out the graceful timeout.
+      this.#deps.router.removeReplica(r.id);
+      r.terminate(new ReplicaDiedError(`replica ${r.id} was terminated at shutdown: its thread does not answer the liveness probe`), now, this.#deps.threadExitWaitMs);
+      this.#replicas.add(r);
+    }
     this.#publish();
   }
 

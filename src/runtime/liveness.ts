@@ -32,6 +32,7 @@ export class LivenessCheck {
   #probe: Probe | undefined;
   #lastProbeMs: number;
   #failures = 0;
+  #lastFailureWasTimeout = false;
   /** Timed-out calls seen at the previous probe. */
   #overdueSeen: ReadonlySet<number> = new Set();
 
@@ -65,6 +66,7 @@ export class LivenessCheck {
         return undefined;
       }
       this.#failures++;
+      this.#lastFailureWasTimeout = !o.done;
       if (this.#failures >= s.threshold) return failure;
       return undefined;
     }
@@ -75,6 +77,17 @@ export class LivenessCheck {
       stuck: this.#stuckCall(actor, s.periodMs),
     };
     return undefined;
+  }
+
+  /**
+   * Whether the thread is not answering right now: a probe has waited past the timeout, or the
+   * last one timed out and none has answered since. Draining such a replica (at shutdown) would
+   * only wait out the graceful timeout.
+   */
+  unresponsive(nowMs: number, timeoutMs: number): boolean {
+    const probe = this.#probe;
+    if (probe && !probe.tracked.outcome.done && nowMs - probe.tracked.startedAtMs >= timeoutMs) return true;
+    return this.#failures > 0 && this.#lastFailureWasTimeout && !(probe?.tracked.outcome.done ?? false);
   }
 
   #stuckCall(actor: ReplicaActor, periodMs: number): Error | undefined {

@@ -110,6 +110,11 @@ export class ReplicaState {
     return this.#liveness.check(this.actor, nowMs, liveness);
   }
 
+  /** Whether its thread is not answering the liveness probe right now (see LivenessCheck). */
+  unresponsive(nowMs: number, timeoutMs: number): boolean {
+    return this.#liveness.unresponsive(nowMs, timeoutMs);
+  }
+
   /** Applies a new userConfig in place (RUNNING → UPDATING). */
   reconfigure(userConfig: unknown, version: ReplicaVersion, nowMs: number): void {
     this.#state = "UPDATING";

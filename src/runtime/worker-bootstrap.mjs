@@ -19,7 +19,7 @@ const TYPESCRIPT = /\.(?:[cm]?ts|tsx)$/i;
 let entry;
 
 /** Whether the user's module (a path or URL, maybe with a ?query) is TypeScript. */
-function isTypeScriptModule(modulePath) {
+export function isTypeScriptModule(modulePath) {
   return typeof modulePath === "string" && TYPESCRIPT.test(modulePath.split(/[?#]/)[0]);
 }
 

@@ -191,6 +191,23 @@ describe("replica liveness", () => {
     expect(h.log.lines.some((l) => /has exited after all/.test(l.msg))).toBe(true);
   });
 
+  it("at shutdown, terminates a replica that is not answering probes instead of draining it", async () => {
+    const h = harness({ resources: { CPU: 2 } });
+    h.fakes.onCreate = (r) => queueMicrotask(() => r.succeedStart());
+    h.controller.deployApplication(appSpec([target("D", { ...LIVENESS, numReplicas: 2, gracefulShutdownTimeoutS: 20 })]));
+    await h.tick();
+    await h.tick();
+    const [wedged, healthy] = h.fakes.replicas as [FakeReplica, FakeReplica];
+    wedged.wedged = true;
+    await until(h, () => wedged.probes.length === 2); // the first probe timed out
+    expect(wedged.terminatedWith).toBeUndefined();
+    await h.controller.shutdown();
+    expect(wedged.stopOptions).toBeUndefined();
+    expect(wedged.terminatedWith?.message).toMatch(/terminated at shutdown: its thread does not answer the liveness probe/);
+    expect(healthy.stopOptions).toEqual({ gracefulTimeoutMs: 20_000 });
+    expect(healthy.terminatedWith).toBeUndefined();
+  });
+
   it("bounds a graceful stop whose thread never exits, so shutdown cannot hang on it", async () => {
     const { h, first } = await running({ gracefulShutdownTimeoutS: 1 });
     first.autoStop = false; // stop() never finishes
