@@ -96,6 +96,16 @@ describe("configured limits", () => {
     expect(ms).toBeLessThan(5_000);
   });
 
+  it("answers a malformed request and oversized headers with JSON-RPC bodies, as it does a timeout", async () => {
+    const malformed = openRaw(port, "GET / HTTP/1.1\r\nHost 127.0.0.1\r\n\r\n");
+    await within(malformed.closed, 5_000, "malformed request");
+    expect(malformed.received()).toMatch(/^HTTP\/1\.1 400 Bad Request\r\nContent-Type: application\/json\r\n/);
+    expect(JSON.parse(malformed.received().split("\r\n\r\n")[1]!)).toMatchObject({ jsonrpc: "2.0", id: null, error: { code: -32000 } });
+    const huge = openRaw(port, `GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: ${"a".repeat(20_000)}\r\n\r\n`);
+    await within(huge.closed, 5_000, "oversized headers");
+    expect(huge.received()).toMatch(/^HTTP\/1\.1 431 Request Header Fields Too Large\r\n/);
+  });
+
   it("serves a body that arrives in time", async () => {
     const res = await fetch(`${base}/echo`, { method: "POST", body: "x".repeat(1000) });
     expect(await res.json()).toEqual({ bytes: 1000 });
