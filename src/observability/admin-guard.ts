@@ -7,6 +7,8 @@
 // The read-only endpoints (dashboard, status, timeseries: pid, replicas, recent errors) answer
 // loopback clients, and others only with the admin token, unless `publicDashboard` opens them:
 // on a loopback bind that changes nothing, on 0.0.0.0 it keeps them from answering the network.
+// A loopback client must also name a loopback host: a web page that rebinds its own name to
+// 127.0.0.1 reaches us from loopback, but with its name in the Host header.
 // `/metrics` stays open (scrapers expect it; it carries no secrets or file paths).
 
 import { timingSafeEqual, createHash } from "node:crypto";
@@ -58,11 +60,14 @@ export function checkAdminAccess(input: {
  */
 export function checkReadAccess(input: {
   remoteAddress: string | undefined;
+  /** The Host header (undefined: an HTTP/1.0 client, never a browser). */
+  host: string | undefined;
   authorization: string | undefined;
   adminToken: string | undefined;
   publicDashboard: boolean;
 }): AdminDecision {
-  if (input.publicDashboard || isLoopbackAddress(input.remoteAddress)) return { ok: true };
+  if (input.publicDashboard) return { ok: true };
+  if (isLoopbackAddress(input.remoteAddress) && (input.host === undefined || isLoopbackHostHeader(input.host))) return { ok: true };
   if (input.adminToken) {
     const m = /^Bearer\s+(\S+)\s*$/i.exec(input.authorization ?? "");
     if (m && sameSecret(m[1]!, input.adminToken)) return { ok: true };
@@ -72,8 +77,20 @@ export function checkReadAccess(input: {
     ok: false,
     status: 403,
     code: ADMIN_FORBIDDEN,
-    message: "the dashboard and status APIs only answer loopback clients unless an admin token is configured or http.publicDashboard is set",
+    message:
+      "the dashboard and status APIs only answer loopback clients (addressed as localhost, 127.0.0.1 or [::1]) unless an admin token is configured or http.publicDashboard is set",
   };
+}
+
+/** Whether a Host header names this machine's loopback: localhost, 127.0.0.0/8 or [::1], any port. */
+export function isLoopbackHostHeader(host: string): boolean {
+  let name: string;
+  try {
+    name = new URL(`http://${host}`).hostname;
+  } catch {
+    return false;
+  }
+  return name === "localhost" || name === "[::1]" || /^127(\.\d{1,3}){3}$/.test(name);
 }
 
 /**
@@ -95,7 +112,13 @@ export function exposureWarning(input: { boundHost: string; adminTokenSet: boole
 /** Express middleware for the read-only routes (see checkReadAccess). */
 export function readGuard(adminToken: string | undefined, publicDashboard: boolean) {
   return function guard(req: Request, res: Response, next: NextFunction): void {
-    const decision = checkReadAccess({ remoteAddress: req.socket.remoteAddress, authorization: req.headers.authorization, adminToken, publicDashboard });
+    const decision = checkReadAccess({
+      remoteAddress: req.socket.remoteAddress,
+      host: req.headers.host,
+      authorization: req.headers.authorization,
+      adminToken,
+      publicDashboard,
+    });
     if (decision.ok) return next();
     refuse(res, decision);
   };

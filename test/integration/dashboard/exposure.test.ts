@@ -1,8 +1,10 @@
 // A runtime bound to 0.0.0.0, reached from this machine's own non-loopback address (a real peer
 // that is not loopback): without an admin token the dashboard, /-/api/status and /-/api/timeseries
 // refuse it and start-up warns; with a token they need it; `http.publicDashboard` opens them.
-// `/metrics` answers everyone and carries no file paths or secrets. Loopback clients keep working.
+// `/metrics` answers everyone and carries no file paths or secrets. Loopback clients keep working,
+// unless they name a host that is not loopback (a page that rebinds its name to 127.0.0.1).
 
+import { request as httpRequest } from "node:http";
 import os from "node:os";
 import { Writable } from "node:stream";
 import { afterEach, describe, expect, it } from "vitest";
@@ -107,5 +109,23 @@ describe("a runtime on loopback", () => {
     });
     for (const p of READ_PATHS) expect((await fetch(`${runtime.address}${p}`)).status, p).toBe(200);
     expect(lines).toEqual([]);
+  });
+
+  it("refuses a loopback client that names another host (a DNS-rebinding page)", async () => {
+    runtime = await Runtime.start({ numCpus: 1, http: { host: "127.0.0.1", port: 0 }, logger: createLogger({ level: "silent" }) });
+    const get = (path: string, host: string) =>
+      new Promise<number>((resolve, reject) => {
+        const req = httpRequest(`${runtime!.address}${path}`, { headers: { host } }, (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        });
+        req.on("error", reject);
+        req.end();
+      });
+    const port = new URL(runtime.address!).port;
+    for (const p of READ_PATHS) {
+      expect(await get(p, `rebind.example:${port}`), p).toBe(403);
+      expect(await get(p, `localhost:${port}`), p).toBe(200);
+    }
   });
 });

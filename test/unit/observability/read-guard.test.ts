@@ -5,12 +5,21 @@ import { describe, expect, it } from "vitest";
 import { ADMIN_FORBIDDEN, ADMIN_UNAUTHORIZED, checkReadAccess, exposureWarning } from "../../../src/observability/admin-guard.ts";
 
 describe("checkReadAccess", () => {
-  const base = { remoteAddress: "10.0.0.7", authorization: undefined, adminToken: undefined, publicDashboard: false };
+  const base = { remoteAddress: "10.0.0.7", host: "127.0.0.1:8000" as string | undefined, authorization: undefined, adminToken: undefined, publicDashboard: false };
   const cases: Array<[string, Partial<Parameters<typeof checkReadAccess>[0]>, true | string]> = [
     ["loopback v4", { remoteAddress: "127.0.0.1" }, true],
     ["loopback v6", { remoteAddress: "::1" }, true],
     ["v4-mapped loopback", { remoteAddress: "::ffff:127.0.0.1" }, true],
     ["loopback with a token configured and none sent", { remoteAddress: "127.0.0.1", adminToken: "t0k" }, true],
+    ["loopback as localhost through a tunnel", { remoteAddress: "127.0.0.1", host: "localhost:9000" }, true],
+    ["loopback as [::1]", { remoteAddress: "::1", host: "[::1]:8000" }, true],
+    ["loopback as 127.1", { remoteAddress: "127.0.0.1", host: "127.1:8000" }, true],
+    ["loopback without a Host header (HTTP/1.0)", { remoteAddress: "127.0.0.1", host: undefined }, true],
+    ["loopback naming another host (DNS rebinding)", { remoteAddress: "127.0.0.1", host: "evil.example:8000" }, ADMIN_FORBIDDEN],
+    ["loopback naming localhost.evil.example", { remoteAddress: "127.0.0.1", host: "localhost.evil.example" }, ADMIN_FORBIDDEN],
+    ["loopback naming 127.0.0.1.evil.example", { remoteAddress: "127.0.0.1", host: "127.0.0.1.evil.example" }, ADMIN_FORBIDDEN],
+    ["loopback naming another host, with the token", { remoteAddress: "127.0.0.1", host: "evil.example", adminToken: "t0k", authorization: "Bearer t0k" }, true],
+    ["loopback naming another host, token configured but not sent", { remoteAddress: "127.0.0.1", host: "evil.example", adminToken: "t0k" }, ADMIN_UNAUTHORIZED],
     ["remote without a token configured", {}, ADMIN_FORBIDDEN],
     ["v4-mapped remote", { remoteAddress: "::ffff:10.0.0.7" }, ADMIN_FORBIDDEN],
     ["unknown peer", { remoteAddress: undefined }, ADMIN_FORBIDDEN],
