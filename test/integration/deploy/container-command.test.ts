@@ -5,8 +5,9 @@
 // changed to a free one), as `docker run` would. One deviation: the build stage gets this
 // checkout's node_modules instead of running its own `npm ci` of the whole dev tree.
 // Checked against it: MCP over the compiled CLI, the Deployment's probe paths, the scrape path and
-// the metrics the KEDA query reads, the HEALTHCHECK, `stingray status` without --address, and
-// SIGTERM draining an in-flight call and exiting 0.
+// the metrics the KEDA query reads (these three at this machine's non-loopback address, as a
+// Service, the kubelet and Prometheus reach a pod), the HEALTHCHECK, `stingray status` without
+// --address, and SIGTERM draining an in-flight call and exiting 0.
 
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, statSync, symlinkSync } from "node:fs";
@@ -32,6 +33,13 @@ import {
 import { CA_ALERTS_TEXT, startFakeNws, type FakeNws } from "../../fixtures/fake-nws.ts";
 
 const SETUP_TIMEOUT_MS = 400_000;
+/**
+ * This machine's first non-loopback IPv4 address: kubelet probes, Prometheus scrapes and Service
+ * traffic reach a pod from other addresses, never loopback (which the runtime trusts more).
+ */
+const POD_IP = Object.values(os.networkInterfaces())
+  .flat()
+  .find((i) => i && i.family === "IPv4" && !i.internal)?.address;
 const WORKDIR = "/app";
 
 const dockerfile = readDockerfile();
@@ -46,6 +54,8 @@ let child: ChildProcess;
 let output = "";
 let port: number;
 let base: string;
+/** The runtime as the cluster reaches it (the pod IP), or loopback on a machine without one. */
+let podBase: string;
 let env: NodeJS.ProcessEnv;
 
 /** The environment of npm and the container process: none of the test runner's settings leak in. */
@@ -94,9 +104,9 @@ async function freePort(): Promise<number> {
   return p;
 }
 
-async function connect(): Promise<Client> {
+async function connect(at = base): Promise<Client> {
   const client = new Client({ name: "container-command-test", version: "1.0.0" });
-  await client.connect(new StreamableHTTPClientTransport(new URL(`${base}/mcp`)));
+  await client.connect(new StreamableHTTPClientTransport(new URL(`${at}/mcp`)));
   return client;
 }
 
@@ -125,6 +135,7 @@ beforeAll(async () => {
   fake = await startFakeNws();
   port = await freePort();
   base = `http://127.0.0.1:${port}`;
+  podBase = `http://${POD_IP ?? "127.0.0.1"}:${port}`;
   env = cleanEnv({
     ...stageEnv(final),
     PORT: String(port),
@@ -165,9 +176,9 @@ describe("the container's command, from the compiled output", () => {
     expect(existsSync(path.join(image, "node_modules/tsx"))).toBe(true); // for the example's .ts
   });
 
-  it("listens on HOST 0.0.0.0 and serves the weather example over MCP", async () => {
+  it("listens on HOST 0.0.0.0 and serves the weather example over MCP at the pod's address", async () => {
     expect(output).toContain(`ready at http://0.0.0.0:${port}/mcp (application "weather")`);
-    const client = await connect();
+    const client = await connect(podBase);
     try {
       const { tools } = await client.listTools();
       expect(tools.map((t) => t.name).sort()).toEqual(["get_alerts", "get_forecast"]);
@@ -179,16 +190,16 @@ describe("the container's command, from the compiled output", () => {
     }
   });
 
-  it("answers the Deployment's startup, readiness and liveness probes", async () => {
+  it("answers the Deployment's startup, readiness and liveness probes from the pod's address", async () => {
     for (const probe of ["startupProbe", "readinessProbe", "livenessProbe"]) {
-      const res = await fetch(`${base}${container[probe].httpGet.path}`);
+      const res = await fetch(`${podBase}${container[probe].httpGet.path}`);
       expect(res.status, `${probe} ${container[probe].httpGet.path}`).toBe(200);
       await res.body?.cancel();
     }
   });
 
-  it("exports, at the scrape path, the series the KEDA query reads", async () => {
-    const res = await fetch(`${base}${deployment.spec.template.metadata.annotations["prometheus.io/path"]}`);
+  it("exports, at the scrape path and to a non-loopback scraper, the series the KEDA query reads", async () => {
+    const res = await fetch(`${podBase}${deployment.spec.template.metadata.annotations["prometheus.io/path"]}`);
     expect(res.status).toBe(200);
     const text = await res.text();
     const app = flagValue(execForm(lastOf(final, "CMD")!.args), "--name");
