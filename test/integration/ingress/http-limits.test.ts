@@ -4,6 +4,7 @@
 // response that outlasts the request timeouts (a stream, a slow answer) is never cut.
 
 import net from "node:net";
+import { Writable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createLogger } from "../../../src/observability/logger.ts";
 import { Runtime } from "../../../src/runtime/runtime.ts";
@@ -75,11 +76,12 @@ describe("configured limits", () => {
   let runtime: Runtime;
   let base: string;
   let port: number;
+  const warnings: string[] = [];
   beforeAll(async () => {
     runtime = await Runtime.start({
       numCpus: 1,
       http: { host: "127.0.0.1", port: 0, headersTimeoutMs: 500, bodyTimeoutMs: 1_000, keepAliveTimeoutMs: 1_000, maxConnections: 3 },
-      logger: createLogger({ level: "silent" }),
+      logger: createLogger({ level: "warn", destination: new Writable({ write: (chunk, _enc, done) => (warnings.push(String(chunk)), done()) }) }),
     });
     await runtime.deploy(app, { name: "limits" });
     base = runtime.address!;
@@ -140,6 +142,9 @@ describe("configured limits", () => {
     const extraMs = await within(extra.closed, 2_000, "connection over the cap");
     expect(extra.received()).toBe("");
     expect(extraMs).toBeLessThan(1_000);
+    expect(warnings.map((w) => JSON.parse(w) as { msg: string; maxConnections?: number })).toContainEqual(
+      expect.objectContaining({ msg: "connection limit reached: new connections are closed (http.maxConnections)", maxConnections: 3 }),
+    );
     // The busy ones were not disturbed, and once they end there is room again.
     await Promise.all(busy.map((b) => within(b.closed, 10_000, "stream")));
     for (const b of busy) expect(b.received()).toMatch(/^HTTP\/1\.1 200 OK\r\n[\s\S]*data: 2\d\n\n/);
