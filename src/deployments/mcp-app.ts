@@ -32,6 +32,7 @@ import { ErrorCode } from "../errors.ts";
 import { rawBodyOf } from "../ingress/http-bridge.ts";
 import { realRequest } from "../ingress/lazy-request.ts";
 import { installLightResponse } from "../ingress/light-response.ts";
+import { legacyStatelessHandler, routeLegacy } from "../ingress/mcp/legacy-stateless.ts";
 import { linkAcrossReplicas } from "../ingress/mcp/replica-events.ts";
 import { SESSION_HEADER, SessionHost } from "../ingress/mcp/session-host.ts";
 import { parseMcpAppOptions, type McpAppOptions, type McpProxyOptions } from "../ingress/options.ts";
@@ -112,8 +113,24 @@ function createMcpFetchHandler(factory: McpFactory, instance: object, o: McpProx
       ...handlerOptions,
       legacy: "stateless",
     });
-    return async (request, context) =>
-      handler.fetch(request, { authInfo: authInfoOf(context), parsedBody: await parsedBodyOf(request) });
+    if (!replica) {
+      return async (request, context) =>
+        handler.fetch(request, { authInfo: authInfoOf(context), parsedBody: await parsedBodyOf(request) });
+    }
+    // In a replica the bridge reads every answer, so 2025-era POSTs take the lean leg (one SSE
+    // stream instead of the SDK's two); everything else goes to the SDK handler as before.
+    const legacy = legacyStatelessHandler({
+      createServer: (request, authInfo) => build("legacy", request, authInfo),
+      keepAliveMs: o.keepAliveMs,
+      maxBodyBytes: o.maxBodyBytes,
+      onError: reportLegacyError,
+    });
+    return async (request, context) => {
+      const authInfo = authInfoOf(context);
+      const parsedBody = await parsedBodyOf(request);
+      if (await routeLegacy(request, parsedBody, o.maxBodyBytes)) return legacy(request, authInfo, parsedBody);
+      return handler.fetch(request, { authInfo, parsedBody });
+    };
   }
 
   const modern: McpHttpHandler = createMcpHandler((ctx) => build(ctx.era, ctx.requestInfo, ctx.authInfo), {
@@ -167,6 +184,12 @@ function cancelOnTimeout(signal: AbortSignal, body: unknown, cancel: (ids: Array
     },
     { once: true },
   );
+}
+
+function reportLegacyError(err: unknown): void {
+  // The client gets a JSON-RPC 500; the cause goes to the replica's stderr for its operator.
+  const text = err instanceof Error ? (err.stack ?? err.message) : String(err);
+  process.stderr.write(`stingray mcp: a 2025-era request failed: ${text}\n`);
 }
 
 /** This thread's replica context; undefined outside a replica (e.g. tests run the handler in-process). */

@@ -10,6 +10,16 @@ import { lazyRequest } from "./lazy-request.ts";
 import { takeSimpleBody } from "./light-response.ts";
 
 const rawBodies = new WeakMap<Request, Uint8Array>();
+const bodyDoneHooks = new WeakMap<Response, () => void>();
+
+/**
+ * Runs `fn` once the bridge is done with `response`'s body: read to its end, cancelled (client
+ * gone, deadline) or failed. For a handler that must release per-request state when its streamed
+ * answer is out and would otherwise wrap the stream to find out (see ingress/mcp/legacy-stateless.ts).
+ */
+export function onBodyDone(response: Response, fn: () => void): void {
+  bodyDoneHooks.set(response, fn);
+}
 
 /**
  * The request body bytes the proxy already buffered, when `request` came from the bridge. Lets the
@@ -109,6 +119,7 @@ export async function* serveHttp(
     reader?.cancel(signal.reason).catch(() => {});
   };
   signal.addEventListener("abort", onAbort, { once: true });
+  let bodyDone: (() => void) | undefined;
   try {
     const request = toWebRequest(message, signal, options);
     let response: Response;
@@ -119,6 +130,7 @@ export async function* serveHttp(
       reportHandlerError(err);
       response = internalErrorResponse();
     }
+    bodyDone = bodyDoneHooks.get(response);
     const simple = takeSimpleBody(response);
     if (signal.aborted) {
       if (!simple) await response.body?.cancel().catch(() => {});
@@ -182,6 +194,7 @@ export async function* serveHttp(
     // and wakes every listener: measurable per request).
     if (!completed && !cancel.aborted) cancel.abort(new CancelledError("the response is no longer read"));
     if (!completed) reader?.cancel().catch(() => {});
+    bodyDone?.();
   }
 }
 
