@@ -6,7 +6,10 @@
 // Sessions (opt-in per app): an initialize answered with Mcp-Session-Id binds that id to the
 // replica that answered (and the caller's identity); later POST/GET/DELETE with the id are pinned
 // there. Unknown ids, ids of another identity and ids whose replica died get 404 (-32001), which
-// makes the client initialize again; a successful DELETE forgets the id.
+// makes the client initialize again; a successful DELETE forgets the id. A new session is placed
+// on a replica with session room (the router's placement hook, fed by the session table); an
+// initialize that made the replica evict its least recently used idle session names that id in an
+// internal header, which is removed here after the table forgets the id.
 //
 // Long-lived streams — a legacy standalone GET stream and a 2026-07-28 `subscriptions/listen` —
 // are dispatched as such: they take a replica's maxOngoingStreams slot instead of a request slot

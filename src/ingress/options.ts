@@ -41,9 +41,16 @@ export interface AuthOptions {
 }
 
 export interface SessionOptions {
-  /** A session unused for this long is closed in its replica (default 30 minutes). */
+  /**
+   * A session unused for this long is closed in its replica (default 30 minutes); a session with
+   * an open stream or a request in flight is in use.
+   */
   idleTimeoutMs?: number;
-  /** Sessions one replica holds at most; a further initialize is answered 503 (default 10,000). */
+  /**
+   * Sessions one replica holds at most (default 10,000). At the limit an initialize evicts the
+   * least recently used idle session (its next request gets 404 and its client re-initializes);
+   * only when every session is busy is it answered 503.
+   */
   maxSessions?: number;
   /** Keep each session's SSE events for `Last-Event-ID` resumption (default true). */
   resumable?: boolean;
