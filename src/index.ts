@@ -19,6 +19,8 @@ export { realRequest } from "./ingress/lazy-request.ts";
 // Running applications and calling them.
 export { serve } from "./serve.ts";
 export type { ServeRunOptions, ServeStartOptions, ServeStatus } from "./serve.ts";
+export type { RuntimeHttpOptions } from "./runtime/runtime.ts";
+export type { HttpServerOptions } from "./ingress/options.ts";
 export { DeploymentResponse, DeploymentResponseGenerator } from "./deployments/response.ts";
 export type {
   DeploymentHandle,
