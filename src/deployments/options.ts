@@ -72,9 +72,10 @@ export const DEFAULT_OPTIONS = {
   numReplicas: 1,
   maxOngoingRequests: 5,
   maxQueuedRequests: -1,
-  // An idle stream costs a replica little (one SDK server and transport, a keep-alive write every
-  // 15 s), so 100 leaves room for many listening clients per replica; the bound exists so a
-  // reconnect storm or a leaking client cannot grow one thread's heap without limit.
+  // An idle stream costs a replica little: ~17–20 KiB of its heap and ~90–115 KiB of process RSS
+  // (benchmarks/stream-memory.ts), a keep-alive write every 15 s, one socket. 100 is ~2 MiB of heap
+  // per replica; the bound keeps a reconnect storm or a leaking client from growing it without
+  // limit (and from using up the process's file descriptors).
   maxOngoingStreams: 100,
   healthCheckPeriodS: 10,
   healthCheckTimeoutS: 30,
