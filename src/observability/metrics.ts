@@ -114,6 +114,7 @@ export class RuntimeMetrics {
   readonly #requests: Counter<"app" | "deployment" | "route" | "mcp_method" | "tool" | "status">;
   readonly #latency: Histogram<"app" | "deployment" | "route" | "mcp_method" | "tool">;
   readonly #ongoing: Gauge<"app" | "deployment" | "replica">;
+  readonly #streams: Gauge<"app" | "deployment" | "replica">;
   readonly #queued: Gauge<"app" | "deployment">;
   readonly #replicas: Gauge<"app" | "deployment" | "state">;
   readonly #target: Gauge<"app" | "deployment">;
@@ -149,7 +150,13 @@ export class RuntimeMetrics {
     });
     this.#ongoing = new Gauge({
       name: "stingray_replica_ongoing_requests",
-      help: "Requests in flight on each replica",
+      help: "Requests in flight on each replica (long-lived streams not included)",
+      labelNames: ["app", "deployment", "replica"],
+      registers,
+    });
+    this.#streams = new Gauge({
+      name: "stingray_replica_ongoing_streams",
+      help: "Long-lived streams (subscriptions/listen, legacy GET SSE) open on each replica",
       labelNames: ["app", "deployment", "replica"],
       registers,
     });
@@ -273,6 +280,7 @@ export class RuntimeMetrics {
   /** Drops a stopped replica's series so dead replicas don't linger in /metrics. */
   removeReplica(labels: ReplicaLabels): void {
     this.#ongoing.remove({ app: labels.app, deployment: labels.deployment, replica: labels.replica });
+    this.#streams.remove({ app: labels.app, deployment: labels.deployment, replica: labels.replica });
   }
 
   /** Where `stingray_replica_sessions` reads the sessions per replica when scraped. */
@@ -302,6 +310,7 @@ export class RuntimeMetrics {
     this.#target.reset();
     this.#queued.reset();
     this.#ongoing.reset();
+    this.#streams.reset();
     this.#unkillable.reset();
     for (const t of snapshot.runtime.unkillableThreads ?? []) {
       this.#unkillable.inc({ app: label(t.app), deployment: label(t.deployment) });
@@ -314,6 +323,7 @@ export class RuntimeMetrics {
         this.setQueued(labels, dep.queued ?? 0);
         for (const r of dep.replicas ?? []) {
           if (r.ongoing !== undefined) this.setOngoing({ ...labels, replica: r.id }, r.ongoing);
+          if (r.streams !== undefined) this.#streams.set({ ...labels, replica: r.id }, r.streams);
         }
         if (dep.restarts !== undefined) {
           const key = `${app.name}#${dep.name}`;

@@ -80,7 +80,7 @@ describe("RuntimeMetrics", () => {
               status: "HEALTHY",
               targetReplicas: replicas.length,
               replicaStates: { RUNNING: replicas.length },
-              replicas: replicas.map((id) => ({ id, state: "RUNNING", ongoing: 2 })),
+              replicas: replicas.map((id) => ({ id, state: "RUNNING", ongoing: 2, streams: 7 })),
               queued: 1,
               restarts,
             },
@@ -94,10 +94,12 @@ describe("RuntimeMetrics", () => {
     expect(sample(text, "stingray_replicas", { ...d, state: "RUNNING" })).toBe(2);
     expect(sample(text, "stingray_autoscaling_target_replicas", d)).toBe(2);
     expect(sample(text, "stingray_replica_ongoing_requests", { ...d, replica: "r2" })).toBe(2);
+    expect(sample(text, "stingray_replica_ongoing_streams", { ...d, replica: "r2" })).toBe(7);
     expect(sample(text, "stingray_replica_restarts_total", d)).toBe(1);
     m.observeStatus(snap(["r1"], 3));
     text = await m.metricsText();
     expect(sample(text, "stingray_replica_ongoing_requests", { ...d, replica: "r2" })).toBeUndefined();
+    expect(sample(text, "stingray_replica_ongoing_streams", { ...d, replica: "r2" })).toBeUndefined();
     expect(sample(text, "stingray_replicas", { ...d, state: "RUNNING" })).toBe(1);
     expect(sample(text, "stingray_replica_restarts_total", d)).toBe(3);
   });
