@@ -229,15 +229,26 @@ export class Runtime {
   }
 
   /**
-   * Whether the process should get traffic (`GET /-/ready`): not while shutting down, and not
-   * while a replica thread that was told to end is still running (blocked in native code: only
-   * restarting the process frees what it holds).
+   * Whether the process should get traffic (`GET /-/ready`): not while shutting down; not while
+   * an application is on its first deploy with no ingress replica running yet (a request would
+   * only wait for it), or failed to deploy; and not while a replica thread that was told to end
+   * is still running (blocked in native code: only restarting the process frees what it holds).
+   * A rolling update keeps the process ready: its old replicas serve meanwhile.
    */
   readiness(): Readiness {
     if (this.#shutdown) return { ready: false, reasons: ["shutting down"] };
-    const reasons = this.#controller
-      .unkillableThreads()
-      .map((t) => `replica ${t.replica} of ${t.app}#${t.deployment}: ${t.message}`);
+    const reasons: string[] = [];
+    for (const app of this.#controller.status()) {
+      if (app.status === "DEPLOY_FAILED") {
+        reasons.push(`application ${app.name} failed to deploy`);
+      } else if (app.status === "DEPLOYING") {
+        const ingress = app.deployments.find((d) => d.name === app.ingressDeployment);
+        if (!ingress || ingress.runningReplicas === 0) reasons.push(`application ${app.name} is deploying (no ingress replica running yet)`);
+      }
+    }
+    for (const t of this.#controller.unkillableThreads()) {
+      reasons.push(`replica ${t.replica} of ${t.app}#${t.deployment}: ${t.message}`);
+    }
     return { ready: reasons.length === 0, reasons };
   }
 
