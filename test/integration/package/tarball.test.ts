@@ -251,6 +251,25 @@ describe("the packed tarball", () => {
     expect(await stop(app.child)).toEqual({ code: 0, signal: null });
   }, APP_TIMEOUT_MS);
 
+  it("type-checks a consumer's TypeScript against the installed declarations, with skipLibCheck off", () => {
+    // A consumer's strict tsc reads every .d.ts the package's types reach (express's types among
+    // them: they ship as a dependency). The repository's TypeScript stands in for the user's.
+    writeFileSync(
+      path.join(project, "tsconfig.json"),
+      JSON.stringify({
+        compilerOptions: {
+          strict: true, module: "NodeNext", moduleResolution: "NodeNext", target: "ES2022",
+          skipLibCheck: false, noEmit: true, types: ["node"],
+        },
+        files: ["calculator.ts"],
+      }),
+    );
+    const tsc = path.join(ROOT, "node_modules/typescript/bin/tsc");
+    const result = spawnSync(process.execPath, [tsc, "-p", "."], { cwd: project, env: cleanEnv(), encoding: "utf8", timeout: APP_TIMEOUT_MS });
+    expect(result.stdout + result.stderr).toBe("");
+    expect(result.status).toBe(0);
+  }, APP_TIMEOUT_MS);
+
   it("names the missing optional package when the translator example runs without it", () => {
     // What a replica's init does (examples/translator.ts → lib/replica-translator.ts), run directly
     // under the installed tsx: a deployment would report the same error after three failed starts.
