@@ -151,13 +151,6 @@ export class ClusterNode {
     }
   }
 
-  /** Whether the application runs everywhere it was placed (every placed replica RUNNING). */
-  applicationReady(name: string): { ready: boolean; message?: string } {
-    const status = this.decorateStatus(this.#runtime.localStatus()).applications.find((a) => a.name === name);
-    if (!status) return { ready: false, message: "not placed yet" };
-    return { ready: status.status === "RUNNING", message: status.message };
-  }
-
   /** The local status with the cluster's nodes, and replicas of every node (each names its node). */
   decorateStatus<T extends StatusSnapshot>(local: T): T {
     return clusterStatus(local, {

@@ -106,9 +106,13 @@ describe("a cluster of nodes on one nats-server", () => {
     const via = nodes.get("b")!;
     const deployed = await runCli(["deploy", "test/fixtures/cluster/echo-3.yaml", "--address", via.address], { timeoutMs: 80_000 });
     expect(deployed.code, deployed.stderr).toBe(0);
+    let last: StatusSnapshot | undefined;
     const spread = await until("3 RUNNING replicas on 3 nodes", 60_000, async () => {
-      const byNode = replicasByNode(await status(nodes.get("a")!), "echo");
+      last = await status(nodes.get("a")!);
+      const byNode = replicasByNode(last, "echo");
       return Object.keys(byNode).length === 3 && Object.values(byNode).every((n) => n === 1) ? byNode : undefined;
+    }).catch((err: Error) => {
+      throw new Error(`${err.message}; last status: ${JSON.stringify(last?.applications)}`);
     });
     // Every node reports the same picture, whoever is asked.
     expect(replicasByNode(await status(nodes.get("d")!), "echo")).toEqual(spread);
@@ -123,7 +127,9 @@ describe("a cluster of nodes on one nats-server", () => {
     const snap = await status(observer);
     const leader = snap.nodes!.find((n) => n.leader)!.id;
     const holders = Object.keys(replicasByNode(snap, "echo"));
-    const victim = nodes.get(holders.find((id) => id !== leader && id !== "a")!)!;
+    const victimId = holders.find((id) => id !== leader && id !== "a");
+    expect(victimId, `a replica holder that is neither the leader nor the observer in ${JSON.stringify(holders)}`).toBeDefined();
+    const victim = nodes.get(victimId!)!;
     const seen = new Set<string>();
     const watching = (async () => {
       while (!gone.includes(victim.id)) {
@@ -153,7 +159,9 @@ describe("a cluster of nodes on one nats-server", () => {
     const observer = nodes.get("a")!;
     const snap = await status(observer);
     const leader = snap.nodes!.find((n) => n.leader)!.id;
-    const victim = [...nodes.values()].find((n) => n.id !== leader && n.id !== "a" && replicasByNode(snap, "echo")[n.id])!;
+    const victim = [...nodes.values()].find((n) => n.id !== leader && n.id !== "a" && replicasByNode(snap, "echo")[n.id]);
+    expect(victim, "a replica holder that is neither the leader nor the observer").toBeDefined();
+    if (!victim) return;
     const killedAt = Date.now();
     process.kill(victim.cli.child.pid!, "SIGKILL");
     await victim.cli.exited;
