@@ -18,27 +18,10 @@
 // It runs once per request, and once per session (at initialize) when sessions are on. Never
 // share one McpServer between calls: the SDK forbids it (CVE-2026-25536).
 
-import {
-  InMemoryServerEventBus,
-  createMcpHandler,
-  isLegacyRequest,
-  type AuthInfo,
-  type ServerEventBus,
-  type McpHttpHandler,
-  type McpServer,
-  type Server,
-} from "@modelcontextprotocol/server";
-import { ErrorCode } from "../errors.ts";
-import { rawBodyOf } from "../ingress/http-bridge.ts";
-import { realRequest } from "../ingress/lazy-request.ts";
-import { installLightResponse } from "../ingress/light-response.ts";
-import { legacyStatelessHandler, routeLegacy } from "../ingress/mcp/legacy-stateless.ts";
-import { linkAcrossReplicas } from "../ingress/mcp/replica-events.ts";
-import { SESSION_HEADER, SessionHost } from "../ingress/mcp/session-host.ts";
+import type { McpServer, Server, ServerEventBus } from "@modelcontextprotocol/server";
 import { parseMcpAppOptions, type McpAppOptions, type McpProxyOptions } from "../ingress/options.ts";
 import type { AuthIdentity } from "../runtime/http-message.ts";
-import { getReplicaContext, type ReplicaContext } from "../runtime/replica-context.ts";
-import type { FetchHandler, IngressDefinition, IngressRequestContext } from "./ingress-definition.ts";
+import type { IngressDefinition } from "./ingress-definition.ts";
 
 export type { McpAppOptions, McpProxyOptions } from "../ingress/options.ts";
 
@@ -75,152 +58,11 @@ export function mcpApp<T extends object = object>(factory: McpFactory<T>, option
     proxyOptions,
     // The SDK's handler reads method, headers and signal, and gets the body parsed (parsedBodyOf).
     lazyRequest: true,
-    createHandler: (instance) => createMcpFetchHandler(factory as McpFactory, instance, proxyOptions),
-  };
-}
-
-function createMcpFetchHandler(factory: McpFactory, instance: object, o: McpProxyOptions): FetchHandler {
-  const events = o.events ?? new InMemoryServerEventBus();
-  const replica = replicaContextIfAny();
-  if (replica) {
-    // Events published in one replica reach the listen streams of all of the deployment's.
-    linkAcrossReplicas(events, `stingray:mcp-events:${replica.appName}/${replica.deploymentName}`);
-    // The SDK answers with Response.json(...): keep those bodies as text (light-response.ts).
-    installLightResponse();
-  }
-  const build = (era: "legacy" | "modern", request: Request | undefined, authInfo: AuthInfo | undefined) =>
-    factory({
-      instance,
-      era,
-      auth: identityOf(authInfo),
-      requestId: request?.headers.get(REQUEST_ID_HEADER) ?? undefined,
-      // The replica builds requests on demand (lazy-request.ts); the factory is user code and may
-      // hand the request to fetch or new Request, so it gets the full one, built when first read.
-      get request() {
-        return request && realRequest(request);
-      },
-      events,
-    });
-  const handlerOptions = {
-    responseMode: o.responseMode,
-    keepAliveMs: o.keepAliveMs,
-    maxRequestBodySize: o.maxBodyBytes,
-    bus: events,
-  };
-
-  if (!o.sessions.enabled) {
-    const handler = createMcpHandler((ctx) => build(ctx.era, ctx.requestInfo, ctx.authInfo), {
-      ...handlerOptions,
-      legacy: "stateless",
-    });
-    if (!replica) {
-      return async (request, context) =>
-        handler.fetch(request, { authInfo: authInfoOf(context), parsedBody: await parsedBodyOf(request) });
-    }
-    // In a replica the bridge reads every answer, so 2025-era POSTs take the lean leg (one SSE
-    // stream instead of the SDK's two); everything else goes to the SDK handler as before.
-    const legacy = legacyStatelessHandler({
-      createServer: (request, authInfo) => build("legacy", request, authInfo),
-      keepAliveMs: o.keepAliveMs,
-      maxBodyBytes: o.maxBodyBytes,
-      onError: reportLegacyError,
-    });
-    return async (request, context) => {
-      const authInfo = authInfoOf(context);
-      const parsedBody = await parsedBodyOf(request);
-      if (await routeLegacy(request, parsedBody, o.maxBodyBytes)) return legacy(request, authInfo, parsedBody);
-      return handler.fetch(request, { authInfo, parsedBody });
-    };
-  }
-
-  const modern: McpHttpHandler = createMcpHandler((ctx) => build(ctx.era, ctx.requestInfo, ctx.authInfo), {
-    ...handlerOptions,
-    legacy: "reject",
-  });
-  const sessions = new SessionHost({
-    createServer: (request, authInfo) => build("legacy", request, authInfo),
-    idleTimeoutMs: o.sessions.idleTimeoutMs,
-    maxSessions: o.sessions.maxSessions,
-    resumable: o.sessions.resumable,
-    maxEventsPerSession: o.sessions.maxEventsPerSession,
-    retryIntervalMs: o.sessions.retryIntervalMs,
-    keepAliveMs: o.keepAliveMs,
-    jsonResponse: o.legacyJsonResponse,
-    maxBodyBytes: o.maxBodyBytes,
-  });
-  return async (request, context) => {
-    const authInfo = authInfoOf(context);
-    const parsedBody = await parsedBodyOf(request);
-    // Session operations and everything 2025-shaped go to the session host; the rest is modern.
-    const sessionId = request.headers.get(SESSION_HEADER);
-    if (sessionId !== null) {
-      cancelOnTimeout(context.signal, parsedBody, (ids) => sessions.cancel(sessionId, ids, "request timed out"));
-      return sessions.handle(request, parsedBody, authInfo);
-    }
-    if (request.method !== "POST") return sessions.handle(request, parsedBody, authInfo);
-    if (await isLegacyRequest(request, parsedBody, { maxRequestBodySize: o.maxBodyBytes })) {
-      return sessions.handle(request, parsedBody, authInfo);
-    }
-    return modern.fetch(request, { authInfo, parsedBody });
-  };
-}
-
-/**
- * A session's requests outlive their HTTP exchange (the client may resume the stream), so only a
- * deadline — not a disconnect — cancels them in the session's server.
- */
-function cancelOnTimeout(signal: AbortSignal, body: unknown, cancel: (ids: Array<string | number>) => void): void {
-  const ids = (Array.isArray(body) ? body : [body])
-    .filter((m): m is { id: string | number; method: string } => {
-      const msg = m as { id?: unknown; method?: unknown } | null;
-      return typeof msg?.method === "string" && (typeof msg.id === "string" || typeof msg.id === "number");
-    })
-    .map((m) => m.id);
-  if (ids.length === 0) return;
-  signal.addEventListener(
-    "abort",
-    () => {
-      if ((signal.reason as { code?: string } | undefined)?.code === ErrorCode.TIMEOUT) cancel(ids);
+    // The MCP SDK loads with the handler, in the replicas that serve MCP, so importing "stingray"
+    // for a plain deployment never loads it (about 19 MiB and 0.25 s per replica thread).
+    createHandler: async (instance) => {
+      const { createMcpFetchHandler } = await import("../ingress/mcp/fetch-handler.ts");
+      return createMcpFetchHandler(factory as McpFactory, instance, proxyOptions);
     },
-    { once: true },
-  );
-}
-
-function reportLegacyError(err: unknown): void {
-  // The client gets a JSON-RPC 500; the cause goes to the replica's stderr for its operator.
-  const text = err instanceof Error ? (err.stack ?? err.message) : String(err);
-  process.stderr.write(`stingray mcp: a 2025-era request failed: ${text}\n`);
-}
-
-/** This thread's replica context; undefined outside a replica (e.g. tests run the handler in-process). */
-function replicaContextIfAny(): ReplicaContext | undefined {
-  try {
-    return getReplicaContext();
-  } catch {
-    return undefined;
-  }
-}
-
-/** Parses the body once from the bytes the proxy sent; undefined lets the SDK read (and judge) it. */
-async function parsedBodyOf(request: Request): Promise<unknown> {
-  if (request.method !== "POST") return undefined;
-  const raw = rawBodyOf(request);
-  const text = raw ? Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString("utf8") : await request.clone().text();
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-}
-
-function authInfoOf(context: IngressRequestContext): AuthInfo | undefined {
-  const auth = context.auth;
-  if (!auth) return undefined;
-  // The token stays in the proxy; handlers get the identity only.
-  return { token: "", clientId: auth.clientId, scopes: auth.scopes, ...(auth.extra ? { extra: auth.extra } : {}) };
-}
-
-function identityOf(authInfo: AuthInfo | undefined): AuthIdentity | undefined {
-  if (!authInfo) return undefined;
-  return { clientId: authInfo.clientId, scopes: authInfo.scopes, ...(authInfo.extra ? { extra: authInfo.extra } : {}) };
+  };
 }
