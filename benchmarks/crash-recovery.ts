@@ -10,11 +10,11 @@
 // The last stdout line is the JSON result that benchmarks/run-all reads.
 
 import { bind } from "../src/deployments/decorator.ts";
-import { ErrorCode } from "../src/errors.ts";
 import { createLogger } from "../src/observability/logger.ts";
 import { Runtime } from "../src/runtime/runtime.ts";
 import { ColdStart, Killable } from "../test/fixtures/serve/bench-apps.ts";
 import { Budget } from "./lib/budget.ts";
+import { faultTrial, medianOfAll, type FaultTrial } from "./lib/replica-fault.ts";
 import { emitResultAndExit, row } from "./lib/report.ts";
 import { median } from "./lib/stats.ts";
 
@@ -25,68 +25,22 @@ const WORK_MS = 20;
 const MAX_ONGOING = 4;
 const budget = Budget.fromEnv();
 
-async function until(check: () => boolean, timeoutMs: number): Promise<number | null> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (check()) return Date.now();
-    await new Promise((r) => setTimeout(r, 2));
-  }
-  return null;
-}
-
-interface Trial {
-  deathToUnroutedMs: number | null;
-  deathToReplacementRunningMs: number | null;
-  requests: number;
-  failed: number;
-  failedNotReplicaDied: number;
-  requestsDuringRecovery: number;
-}
-
-async function trial(runtime: Runtime, i: number): Promise<Trial> {
-  const name = `crash${i}`;
-  const handle = await runtime.deploy(bind(Killable), { name, routePrefix: null });
-  const router = runtime.controller.router({ app: name, deployment: "Killable" });
-  const status = () => runtime.status().applications.find((a) => a.name === name)!.deployments[0]!;
-  let stop = false;
-  let ok = 0;
-  let failed = 0;
-  let otherFailures = 0;
-  const client = async () => {
-    while (!stop) {
-      try {
-        await handle.work.remote(WORK_MS);
-        ok++;
-      } catch (err) {
-        failed++;
-        if ((err as { code?: string }).code !== ErrorCode.REPLICA_DIED) otherFailures++;
-      }
-    }
-  };
-  const clients = Array.from({ length: CLIENTS }, client);
-  await until(() => ok > 100, 10_000);
-  const { replicaId, atMs } = await handle.dieIn.remote(30);
-  const unroutedAt = await until(() => !router.hasReplica(replicaId as never), 10_000);
-  const okAtDeath = ok;
-  const runningAt = await until(() => status().restarts === 1 && (status().replicaStates.RUNNING ?? 0) === 2, 20_000);
-  const duringRecovery = ok - okAtDeath;
-  await until(() => ok > okAtDeath + 100, 5_000);
-  stop = true;
-  await Promise.all(clients);
-  await runtime.delete(name);
-  return {
-    deathToUnroutedMs: unroutedAt === null ? null : Math.max(0, unroutedAt - atMs),
-    deathToReplacementRunningMs: runningAt === null ? null : runningAt - atMs,
-    requests: ok + failed,
-    failed,
-    failedNotReplicaDied: otherFailures,
-    requestsDuringRecovery: duringRecovery,
-  };
+async function trial(runtime: Runtime, i: number): Promise<FaultTrial> {
+  return faultTrial<Killable>({
+    runtime,
+    name: `crash${i}`,
+    app: bind(Killable),
+    deployment: "Killable",
+    clients: CLIENTS,
+    workMs: WORK_MS,
+    fault: (handle) => handle.dieIn.remote(30),
+    unroutedTimeoutMs: 10_000,
+  });
 }
 
 const runtime = await Runtime.start({ http: false, numCpus: 8, logger: createLogger({ level: "error" }) });
 const cold: number[] = [];
-const trials: Trial[] = [];
+const trials: FaultTrial[] = [];
 for (let i = 0; i < TRIALS; i++) {
   if (i > 0 && !budget.allows(10_000)) break;
   const t0 = performance.now();
@@ -98,14 +52,11 @@ for (let i = 0; i < TRIALS; i++) {
 }
 await runtime.shutdown();
 
-const med = (pick: (t: Trial) => number | null): number | null => {
-  const v = trials.map(pick).filter((x): x is number => x !== null);
-  return v.length === trials.length && v.length > 0 ? median(v) : null;
-};
+const med = (pick: (t: FaultTrial) => number | null): number | null => medianOfAll(trials, pick);
 const coldMs = median(cold);
 const rows = [
-  row("death → replica out of the router", med((t) => t.deathToUnroutedMs), "ms", { note: `median of ${trials.length}` }),
-  row("death → replacement running", med((t) => t.deathToReplacementRunningMs), "ms", {
+  row("death → replica out of the router", med((t) => t.faultToUnroutedMs), "ms", { note: `median of ${trials.length}` }),
+  row("death → replacement running", med((t) => t.faultToReplacementRunningMs), "ms", {
     baseline: coldMs,
     note: `median of ${trials.length}; baseline: replica cold start (deploy → running)`,
   }),
