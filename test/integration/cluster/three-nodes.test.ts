@@ -91,15 +91,22 @@ describe("a cluster of nodes on one nats-server", () => {
   const gone: string[] = [];
 
   it("every node sees every node ALIVE, and exactly one leads", { timeout: 30_000 }, async () => {
+    // A node can see all four ALIVE a heartbeat before it hears who holds the lease: wait for
+    // both, then require exactly one leader, the same one on every node.
+    const leaders = new Set<string>();
     for (const node of nodes.values()) {
-      const snap = await until(`${node.id} sees four ALIVE nodes`, 15_000, async () => {
+      const snap = await until(`${node.id} sees four ALIVE nodes and a leader`, 15_000, async () => {
         const s = await status(node);
-        return s.nodes?.filter((n) => n.state === "ALIVE").length === 4 ? s : undefined;
+        const alive = s.nodes?.filter((n) => n.state === "ALIVE").length === 4;
+        return alive && s.nodes!.some((n) => n.leader) ? s : undefined;
       });
       expect(snap.nodes!.map((n) => n.id)).toEqual(["a", "b", "c", "d"]);
-      expect(snap.nodes!.filter((n) => n.leader)).toHaveLength(1);
+      const leading = snap.nodes!.filter((n) => n.leader);
+      expect(leading).toHaveLength(1);
+      leaders.add(leading[0]!.id);
       expect(snap.nodes!.every((n) => n.address?.startsWith("http://") && n.resources.total.CPU === 2)).toBe(true);
     }
+    expect([...leaders]).toHaveLength(1);
   });
 
   it("a deploy through one node spreads the replicas over three nodes, and each serves its own", { timeout: 90_000 }, async () => {
