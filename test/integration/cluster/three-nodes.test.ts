@@ -62,15 +62,19 @@ async function leaderOf(node: Node): Promise<string | undefined> {
   return (await status(node)).nodes?.find((n) => n.leader && n.state !== "DEAD")?.id;
 }
 
-async function echo(node: Node, prefix: string, text: string): Promise<string> {
+async function callTool(node: Node, prefix: string, name: string, args: Record<string, unknown>): Promise<string> {
   const client = new Client({ name: "cluster-test", version: "1" });
   await client.connect(new StreamableHTTPClientTransport(new URL(`${node.address}${prefix}/mcp`)));
   try {
-    const result = (await client.callTool({ name: "echo", arguments: { text } })) as { content: Array<{ text: string }> };
+    const result = (await client.callTool({ name, arguments: args })) as { content: Array<{ text: string }> };
     return result.content[0]!.text;
   } finally {
     await client.close();
   }
+}
+
+async function echo(node: Node, prefix: string, text: string): Promise<string> {
+  return callTool(node, prefix, "echo", { text });
 }
 
 function survivor(except: string[]): Node {
@@ -147,7 +151,12 @@ describe("a cluster of nodes on one nats-server", () => {
         await new Promise((r) => setTimeout(r, 50));
       }
     })();
+    // A call in flight on the victim keeps it draining long enough to be seen (an idle node
+    // drains in less than one status poll), and a graceful drain must finish it.
+    const inFlight = callTool(victim, "/echo", "sleep", { ms: 2_000 });
+    await new Promise((r) => setTimeout(r, 700));
     const code = await victim.cli.stop("SIGTERM", 30_000);
+    expect(await inFlight).toBe("slept 2000");
     gone.push(victim.id);
     nodes.delete(victim.id);
     await watching;
