@@ -6,7 +6,6 @@
 import path from "node:path";
 import { InvalidOptionsError } from "../../errors.ts";
 import { createLogger, type Logger } from "../../observability/logger.ts";
-import type { AdminActions } from "../../observability/http.ts";
 import { appUrl, applyDeployConfig, type AppliedApplication } from "../apply-config.ts";
 import { CliError, EXIT_USAGE } from "../errors.ts";
 import { loadApplication } from "../load-app.ts";
@@ -17,6 +16,7 @@ import { resolveToken, type CliIO } from "../io.ts";
 import { InstanceRecords, instanceStateDir } from "../instance-records.ts";
 import { ProgressDisplay, progressLine } from "../progress.ts";
 import { connectableAddress } from "../runtime-address.ts";
+import { foregroundControl } from "../foreground-control.ts";
 import type { RuntimeBridge, RuntimeStarter } from "../runtime-bridge.ts";
 import { clusterFromFlags, type ClusterFlags } from "../cluster-flags.ts";
 
@@ -74,19 +74,8 @@ export async function runCommand(target: string, options: RunCommandOptions, io:
   // Logs go to stderr: stdout carries the progress and "ready at" lines people and scripts read.
   const logger = deps.logger ?? createLogger({ fd: 2, bindings: { component: "stingray" } });
   const startRuntime = deps.startRuntime ?? (await import("../serve-bridge.ts")).startServeRuntime;
-  let stopRequested: (reason: string) => void = () => {};
-  const stopped = new Promise<string>((resolve) => (stopRequested = resolve));
-  let started: RuntimeBridge | undefined;
-  const admin: AdminActions = {
-    async deploy(body) {
-      if (!started) throw new InvalidOptionsError("the runtime is still starting");
-      // A request names modules by path: import only those under the deploy roots.
-      return applyDeployConfig(body, started, { cwd: io.cwd, allowedRoots: deployRoots, logger });
-    },
-    shutdown() {
-      stopRequested("admin API");
-    },
-  };
+  const control = foregroundControl({ what: "runtime", cwd: io.cwd, deployRoots, logger });
+  const { admin, stopped } = control;
   const runtime = await startRuntime({
     host,
     port,
@@ -99,7 +88,7 @@ export async function runCommand(target: string, options: RunCommandOptions, io:
     cluster,
   });
 
-  started = runtime;
+  control.attach(runtime);
   const instances = deps.instances === undefined ? new InstanceRecords(instanceStateDir(io.env)) : deps.instances;
   const forget = recordInstance(instances, runtime.address, target, io.cwd, logger);
   // A second Ctrl-C exits without reaching `finally`; the record must not outlive the process.
@@ -112,11 +101,11 @@ export async function runCommand(target: string, options: RunCommandOptions, io:
       io.stderr.write(`\nreceived ${sig} again: exiting without draining\n`);
       process.exit(130);
     }
-    stopRequested(sig);
+    control.requestStop(sig);
   };
   signals.on("SIGINT", onSignal);
   signals.on("SIGTERM", onSignal);
-  void runtime.closed.then(() => stopRequested("runtime stopped"));
+  void runtime.closed.then(() => control.requestStop("runtime stopped"));
 
   try {
     const progress = new ProgressDisplay(io.stdout);

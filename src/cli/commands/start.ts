@@ -5,15 +5,14 @@
 // drained, last heartbeat, NATS closed.
 
 import { createLogger, type Logger } from "../../observability/logger.ts";
-import type { AdminActions } from "../../observability/http.ts";
 import { InvalidOptionsError } from "../../errors.ts";
-import { applyDeployConfig } from "../apply-config.ts";
 import { defaultDeployRoots, normalizeRoots } from "../deploy-roots.ts";
 import { CliError, EXIT_USAGE } from "../errors.ts";
 import { resolveToken, type CliIO } from "../io.ts";
 import { InstanceRecords, instanceStateDir } from "../instance-records.ts";
 import { connectableAddress } from "../runtime-address.ts";
-import type { RuntimeBridge, RuntimeStarter } from "../runtime-bridge.ts";
+import { foregroundControl } from "../foreground-control.ts";
+import type { RuntimeStarter } from "../runtime-bridge.ts";
 import { clusterFromFlags, type ClusterFlags } from "../cluster-flags.ts";
 
 export interface StartCommandOptions extends ClusterFlags {
@@ -45,18 +44,8 @@ export async function startCommand(options: StartCommandOptions, io: CliIO, deps
   if (deployRoots.length === 0) deployRoots.push(...defaultDeployRoots(io.cwd, undefined));
   const logger = deps.logger ?? createLogger({ fd: 2, bindings: { component: "stingray" } });
   const startRuntime = deps.startRuntime ?? (await import("../serve-bridge.ts")).startServeRuntime;
-  let stopRequested: (reason: string) => void = () => {};
-  const stopped = new Promise<string>((resolve) => (stopRequested = resolve));
-  let started: RuntimeBridge | undefined;
-  const admin: AdminActions = {
-    async deploy(body) {
-      if (!started) throw new InvalidOptionsError("the node is still starting");
-      return applyDeployConfig(body, started, { cwd: io.cwd, allowedRoots: deployRoots, logger });
-    },
-    shutdown() {
-      stopRequested("admin API");
-    },
-  };
+  const control = foregroundControl({ what: "node", cwd: io.cwd, deployRoots, logger });
+  const { admin, stopped } = control;
   const runtime = await startRuntime({
     host: options.host,
     port: options.port,
@@ -67,7 +56,7 @@ export async function startCommand(options: StartCommandOptions, io: CliIO, deps
     logger,
     cluster,
   });
-  started = runtime;
+  control.attach(runtime);
   const instances = deps.instances === undefined ? new InstanceRecords(instanceStateDir(io.env)) : deps.instances;
   let forget = () => {};
   if (instances) {
@@ -85,11 +74,11 @@ export async function startCommand(options: StartCommandOptions, io: CliIO, deps
       io.stderr.write(`\nreceived ${sig} again: exiting without draining\n`);
       process.exit(130);
     }
-    stopRequested(sig);
+    control.requestStop(sig);
   };
   signals.on("SIGINT", onSignal);
   signals.on("SIGTERM", onSignal);
-  void runtime.closed.then(() => stopRequested("runtime stopped"));
+  void runtime.closed.then(() => control.requestStop("runtime stopped"));
   try {
     io.stdout.write(`node ${cluster.nodeId} joined cluster "${cluster.name}" at ${runtime.address}\n`);
     const why = await stopped;
