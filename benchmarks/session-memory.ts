@@ -16,6 +16,7 @@
 
 import { getHeapStatistics } from "node:v8";
 import { SessionHost } from "../src/ingress/mcp/session-host.ts";
+import { DEFAULT_MAX_LIVE_SESSIONS, DEFAULT_SESSION_HIBERNATE_AFTER_MS } from "../src/ingress/options.ts";
 import { SessionTable } from "../src/ingress/sessions.ts";
 import { replicaId } from "../src/runtime/ids.ts";
 import { serve } from "../src/serve.ts";
@@ -48,9 +49,23 @@ const INIT = JSON.stringify({
 const INITIALIZED = JSON.stringify({ jsonrpc: "2.0", method: "notifications/initialized" });
 const ACCEPT = "application/json, text/event-stream";
 
-function hostFor(tools: number, maxSessions: number, hoisted: boolean): SessionHost {
+/** How sessions hibernate in a run: off (the old behaviour), or the mcpApp defaults. */
+interface Hibernation {
+  hibernateAfterMs: number | false;
+  maxLiveSessions?: number;
+}
+const OFF: Hibernation = { hibernateAfterMs: false };
+const DEFAULTS: Hibernation = { hibernateAfterMs: DEFAULT_SESSION_HIBERNATE_AFTER_MS, maxLiveSessions: DEFAULT_MAX_LIVE_SESSIONS };
+
+/** The hosts' clock: real time, plus what a run skips ahead to let sessions go idle. */
+let skippedMs = 0;
+const clock = () => Date.now() + skippedMs;
+
+function hostFor(tools: number, maxSessions: number, hoisted: boolean, hibernation: Hibernation = OFF): SessionHost {
   return new SessionHost({
     createServer: () => buildServer(tools, hoisted),
+    ...hibernation,
+    now: clock,
     idleTimeoutMs: 3_600_000,
     maxSessions,
     resumable: true,
@@ -75,6 +90,13 @@ async function openIn(host: SessionHost): Promise<string> {
   return sid;
 }
 
+/** One ping on a (hibernated) session: wakes it. */
+async function wakeIn(host: SessionHost, sid: string): Promise<void> {
+  const headers = { "content-type": "application/json", accept: ACCEPT, "mcp-session-id": sid, "mcp-protocol-version": "2025-11-25" };
+  const body = JSON.stringify({ jsonrpc: "2.0", id: 2, method: "ping" });
+  await (await host.handle(new Request("http://127.0.0.1/mcp", { method: "POST", headers, body }), JSON.parse(body), undefined)).text();
+}
+
 async function deleteIn(host: SessionHost, sid: string): Promise<void> {
   const headers = { "mcp-session-id": sid, "mcp-protocol-version": "2025-11-25" };
   await (await host.handle(new Request("http://127.0.0.1/mcp", { method: "DELETE", headers }), undefined, undefined)).text();
@@ -82,16 +104,32 @@ async function deleteIn(host: SessionHost, sid: string): Promise<void> {
 
 const kib = (bytes: number) => bytes / 1024;
 
-async function replicaSide(tools: number, label: string, hoisted = false): Promise<void> {
+async function replicaSide(tools: number, label: string, hoisted = false, hibernation: Hibernation = OFF): Promise<void> {
   // Warm up (module-level caches, JIT) so the baseline is not charged to the first sessions.
-  const warm = hostFor(tools, N, hoisted);
+  const warm = hostFor(tools, N, hoisted, hibernation);
   for (let i = 0; i < 50; i++) await openIn(warm);
   await warm.close();
   const base = settledHeapBytes();
-  const host = hostFor(tools, N, hoisted);
+  const host = hostFor(tools, N, hoisted, hibernation);
   const ids: string[] = [];
   for (let i = 0; i < N; i++) ids.push(await openIn(host));
-  const full = settledHeapBytes();
+  let full = settledHeapBytes();
+  if (hibernation.hibernateAfterMs !== false) {
+    // Just opened, only maxLiveSessions are awake; once idle past hibernateAfterMs, none is.
+    const opened = full;
+    console.log(`replica, ${label}: just opened, ${host.liveSize} of ${host.size} awake: ${((opened - base) / MB).toFixed(1)} MiB`);
+    rows.push(row(`replica heap, ${N} sessions just opened (${label})`, (opened - base) / MB, "MiB", { note: `${host.liveSize} awake; goal ≤ 100 MiB for 10,000` }));
+    skippedMs += hibernation.hibernateAfterMs + 1;
+    await host.sweep();
+    full = settledHeapBytes();
+    // Waking costs a factory call and a replayed handshake: time a few.
+    const t0 = performance.now();
+    const WAKES = Math.min(200, ids.length);
+    for (let i = 0; i < WAKES; i++) await wakeIn(host, ids[i]!);
+    const wakeMs = (performance.now() - t0) / WAKES;
+    console.log(`replica, ${label}: wake (factory + replayed handshake + ping) ${wakeMs.toFixed(2)} ms`);
+    rows.push(row(`wake of a hibernated session, incl. one ping (${label})`, wakeMs, "ms"));
+  }
   for (const sid of ids) await deleteIn(host, sid);
   await new Promise((r) => setTimeout(r, 50));
   const afterDelete = settledHeapBytes();
@@ -107,7 +145,7 @@ async function replicaSide(tools: number, label: string, hoisted = false): Promi
 
   // A flood into a host that holds a quarter of it: evicted sessions must not leave anything.
   const cap = Math.max(1, Math.floor(N / 4));
-  const bounded = hostFor(tools, cap, hoisted);
+  const bounded = hostFor(tools, cap, hoisted, hibernation);
   const floodBase = settledHeapBytes();
   for (let i = 0; i < N; i++) await openIn(bounded);
   const flooded = settledHeapBytes();
@@ -184,9 +222,10 @@ async function endToEnd(): Promise<void> {
   await serve.shutdown();
 }
 
-await replicaSide(0, "bare server");
-await replicaSide(TOOLS, `${TOOLS} tools`);
-await replicaSide(TOOLS, `${TOOLS} tools, schemas built once`, true);
+await replicaSide(0, "bare server, hibernation off");
+await replicaSide(TOOLS, `${TOOLS} tools, hibernation off`);
+await replicaSide(TOOLS, `${TOOLS} tools, schemas built once, hibernation off`, true);
+await replicaSide(TOOLS, `${TOOLS} tools, hibernation defaults`, false, DEFAULTS);
 proxySide();
 if (process.env.SESSION_BENCH_E2E === "0") rows.push(row("end to end", null, "", { note: "skipped: SESSION_BENCH_E2E=0" }));
 else if (budget.allows(60_000)) await endToEnd();

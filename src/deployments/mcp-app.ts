@@ -15,7 +15,8 @@
 // - `ctx.requestId` is the proxy's request id (X-Request-ID).
 // - `ctx.events` is the change-event bus of 2026-07-28 `subscriptions/listen` streams: publish
 //   `{ kind: "tools_list_changed" }` (etc.) and every replica's listen streams hear it.
-// It runs once per request, and once per session (at initialize) when sessions are on. Never
+// It runs once per request, and once per session (at initialize, and again whenever the session
+// wakes from hibernation: `ctx.session`) when sessions are on. Never
 // share one McpServer between calls: the SDK forbids it (CVE-2026-25536).
 
 import type { McpServer, Server, ServerEventBus } from "@modelcontextprotocol/server";
@@ -35,6 +36,12 @@ export interface McpFactoryContext<T extends object = object> {
   request?: Request;
   /** Publish change events here for `subscriptions/listen` streams (all replicas hear them). */
   events: ServerEventBus;
+  /**
+   * With `sessions`: the legacy session this server is built for. `restored` is true when an idle
+   * session wakes from hibernation (its earlier server was dropped): per-session state kept in
+   * the factory's closure is gone, so keep what must survive keyed by `id` on the instance.
+   */
+  session?: { id: string; restored: boolean };
 }
 
 export type McpFactory<T extends object = object> = (

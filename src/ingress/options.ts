@@ -13,6 +13,8 @@ export const DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024;
 export const DEFAULT_SESSION_IDLE_TIMEOUT_MS = 30 * 60_000;
 export const DEFAULT_MAX_SESSIONS = 10_000;
 export const DEFAULT_MAX_EVENTS_PER_SESSION = 1_000;
+export const DEFAULT_SESSION_HIBERNATE_AFTER_MS = 60_000;
+export const DEFAULT_MAX_LIVE_SESSIONS = 1_000;
 
 /** Verifies a bearer token; returns the identity, or null/undefined when the token is not valid. */
 export type TokenVerifier = (
@@ -58,6 +60,19 @@ export interface SessionOptions {
   maxEventsPerSession?: number;
   /** SSE `retry:` hint sent to clients, in ms (SDK default when unset). */
   retryIntervalMs?: number;
+  /**
+   * An idle session hibernates after this long (default 60,000 ms; `false`: never by time): its
+   * McpServer, transport and stored SSE events are dropped and only its initialize exchange is kept
+   * (~1 KiB instead of 12–40 KiB); its next request rebuilds it with the factory (`ctx.session
+   * .restored` is true) under the same session id. A session with a request in flight or an open
+   * stream never hibernates.
+   */
+  hibernateAfterMs?: number | false;
+  /**
+   * Sessions one replica keeps awake at most (default 1,000); past it the least recently used idle
+   * one hibernates at once. Bounds replica memory under a flood of initializes.
+   */
+  maxLiveSessions?: number;
 }
 
 export interface McpAppOptions {
@@ -149,6 +164,8 @@ const sessionSchema = z
     resumable: z.boolean().optional(),
     maxEventsPerSession: positiveInt.optional(),
     retryIntervalMs: positiveInt.optional(),
+    hibernateAfterMs: z.union([z.literal(false), z.number().int().nonnegative()]).optional(),
+    maxLiveSessions: positiveInt.optional(),
   })
   .strict();
 
@@ -205,6 +222,8 @@ export function parseMcpAppOptions(input: McpAppOptions | undefined): McpProxyOp
       maxSessions: s.maxSessions ?? DEFAULT_MAX_SESSIONS,
       resumable: s.resumable ?? true,
       maxEventsPerSession: s.maxEventsPerSession ?? DEFAULT_MAX_EVENTS_PER_SESSION,
+      hibernateAfterMs: s.hibernateAfterMs ?? DEFAULT_SESSION_HIBERNATE_AFTER_MS,
+      maxLiveSessions: s.maxLiveSessions ?? DEFAULT_MAX_LIVE_SESSIONS,
       ...(s.retryIntervalMs !== undefined ? { retryIntervalMs: s.retryIntervalMs } : {}),
     },
     responseMode: o.responseMode ?? "auto",

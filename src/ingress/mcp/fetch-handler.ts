@@ -22,7 +22,7 @@ import { installLightResponse } from "../light-response.ts";
 import type { McpProxyOptions } from "../options.ts";
 import { legacyStatelessHandler, routeLegacy } from "./legacy-stateless.ts";
 import { linkAcrossReplicas } from "./replica-events.ts";
-import { SESSION_HEADER, SessionHost } from "./session-host.ts";
+import { SESSION_HEADER, SessionHost, type SessionIdentity } from "./session-host.ts";
 
 export function createMcpFetchHandler(factory: McpFactory, instance: object, o: McpProxyOptions): FetchHandler {
   const events = o.events ?? new InMemoryServerEventBus();
@@ -33,7 +33,12 @@ export function createMcpFetchHandler(factory: McpFactory, instance: object, o: 
     // The SDK answers with Response.json(...): keep those bodies as text (light-response.ts).
     installLightResponse();
   }
-  const build = (era: "legacy" | "modern", request: Request | undefined, authInfo: AuthInfo | undefined) =>
+  const build = (
+    era: "legacy" | "modern",
+    request: Request | undefined,
+    authInfo: AuthInfo | undefined,
+    session?: SessionIdentity,
+  ) =>
     factory({
       instance,
       era,
@@ -45,6 +50,7 @@ export function createMcpFetchHandler(factory: McpFactory, instance: object, o: 
         return request && realRequest(request);
       },
       events,
+      ...(session ? { session } : {}),
     });
   const handlerOptions = {
     responseMode: o.responseMode,
@@ -83,8 +89,10 @@ export function createMcpFetchHandler(factory: McpFactory, instance: object, o: 
     legacy: "reject",
   });
   const sessions = new SessionHost({
-    createServer: (request, authInfo) => build("legacy", request, authInfo),
+    createServer: (request, authInfo, session) => build("legacy", request, authInfo, session),
     idleTimeoutMs: o.sessions.idleTimeoutMs,
+    hibernateAfterMs: o.sessions.hibernateAfterMs,
+    maxLiveSessions: o.sessions.maxLiveSessions,
     maxSessions: o.sessions.maxSessions,
     resumable: o.sessions.resumable,
     maxEventsPerSession: o.sessions.maxEventsPerSession,

@@ -12,6 +12,16 @@
 // the SDK's initialize run (both async), so concurrent initializes cannot overshoot the limit.
 // The ids of evicted sessions go back to the proxy in an internal response header, which the
 // proxy strips and uses to forget them at once.
+//
+// Idle sessions hibernate: after hibernateAfterMs without use, or when more than maxLiveSessions
+// hold SDK objects (the least recently used idle one first), a session drops its McpServer,
+// transport and event store and keeps only a snapshot of its initialize exchange
+// (session-snapshot.ts), about 1 KiB instead of 12–40 KiB. Its next request wakes it: the factory
+// builds a new server (told `restored: true`), the stored handshake is replayed, and the request is
+// served under the same id. A busy session (a request in flight, an open stream, so also a pending
+// sampling or elicitation request) never hibernates. What does not survive: state the factory kept
+// in its closure, the logging level a client set, and SSE events older than the hibernation (a
+// client resuming with Last-Event-ID after it gets a fresh stream instead of a replay).
 
 import {
   WebStandardStreamableHTTPServerTransport,
@@ -22,15 +32,30 @@ import {
 } from "@modelcontextprotocol/server";
 import { randomBytes } from "node:crypto";
 import { BoundedEventStore } from "./event-store.ts";
+import { initializeRequestOf, replayHandshake, snapshotOf, type SessionSnapshot } from "./session-snapshot.ts";
 import { SessionLru } from "../session-lru.ts";
 import { EVICTED_SESSION_HEADER } from "../sessions.ts";
 import { JsonRpcCode, jsonRpcError, requestIdOf, type JsonRpcCode as Code } from "../jsonrpc.ts";
 
+/** Which session a server is built for, and whether it is being woken from hibernation. */
+export interface SessionIdentity {
+  id: string;
+  restored: boolean;
+}
+
 export interface SessionHostOptions {
-  /** Builds the session's server; called once per initialize. */
-  createServer: (request: Request, authInfo: AuthInfo | undefined) => McpServer | Server | Promise<McpServer | Server>;
+  /** Builds the session's server; called at initialize and again each time the session wakes. */
+  createServer: (
+    request: Request,
+    authInfo: AuthInfo | undefined,
+    session: SessionIdentity,
+  ) => McpServer | Server | Promise<McpServer | Server>;
   idleTimeoutMs: number;
   maxSessions: number;
+  /** An idle session drops its SDK objects after this long (false, the default here: never by time). */
+  hibernateAfterMs?: number | false;
+  /** Sessions holding SDK objects at most (default here: no bound); past it the least recently used idle one hibernates. */
+  maxLiveSessions?: number;
   resumable: boolean;
   maxEventsPerSession: number;
   retryIntervalMs?: number;
@@ -41,13 +66,23 @@ export interface SessionHostOptions {
   now?: () => number;
 }
 
-interface Session {
+/** A session's SDK objects, present while it is awake. */
+interface LiveParts {
   server: McpServer | Server;
   transport: WebStandardStreamableHTTPServerTransport;
+}
+
+interface Session {
+  /** Undefined while hibernated. */
+  live: LiveParts | undefined;
+  /** Set once the initialize succeeded: what waking the session replays. */
+  snapshot: SessionSnapshot | undefined;
   /** Who initialized it; later requests must come from the same principal (null: no auth). */
   principal: string | null;
-  /** Requests inside handleRequest now (before the transport has registered them). */
+  /** Requests inside handle() now, waking included (before the transport has registered them). */
   handling: number;
+  /** The wake under way, shared by requests that arrive while it runs. */
+  waking: Promise<LiveParts> | undefined;
 }
 
 export const SESSION_HEADER = "mcp-session-id";
@@ -60,6 +95,8 @@ export function mintSessionId(): string {
 export class SessionHost {
   readonly #options: SessionHostOptions;
   readonly #sessions: SessionLru<Session>;
+  /** The awake subset of #sessions, in the same use order: who hibernates first. */
+  readonly #live: SessionLru<Session>;
   /** Initializes holding a reserved slot whose session is not registered yet. */
   #opening = 0;
   #sweeper: ReturnType<typeof setInterval> | undefined;
@@ -68,6 +105,12 @@ export class SessionHost {
   constructor(options: SessionHostOptions) {
     this.#options = options;
     this.#sessions = new SessionLru({ now: options.now });
+    this.#live = new SessionLru({ now: options.now });
+  }
+
+  /** Sessions holding SDK objects now (the rest are hibernated). */
+  get liveSize(): number {
+    return this.#live.size;
   }
 
   get size(): number {
@@ -89,9 +132,16 @@ export class SessionHost {
         return errorResponse(404, JsonRpcCode.SESSION_NOT_FOUND, "Session not found", requestIdOf(parsedBody));
       }
       this.#sessions.touch(sessionId);
+      this.#live.touch(sessionId);
+      // Ending a hibernated session needs no server: forget it, as the transport would answer.
+      if (!session.live && !session.waking && request.method === "DELETE") {
+        void this.#drop(sessionId);
+        return new Response(null, { status: 200 });
+      }
       session.handling++;
       try {
-        return await session.transport.handleRequest(request, { parsedBody, authInfo });
+        const live = session.live ?? (await this.#wake(sessionId, session, authInfo));
+        return await live.transport.handleRequest(request, { parsedBody, authInfo });
       } finally {
         session.handling--;
       }
@@ -139,15 +189,47 @@ export class SessionHost {
     releaseReservation: () => void,
   ): Promise<Response> {
     const o = this.#options;
+    // Minted before the server is built, so the factory knows which session it serves.
+    const sessionId = mintSessionId();
     let session: Session | undefined;
-    const transport = new WebStandardStreamableHTTPServerTransport({
-      sessionIdGenerator: mintSessionId,
-      onsessioninitialized: (id) => {
-        if (!session || this.#closed) return;
-        // The reservation becomes the session: from here on it counts in #sessions.
-        releaseReservation();
-        this.#sessions.set(id, session);
-      },
+    const transport = this.#transport(sessionId, () => {
+      if (!session || this.#closed) return;
+      // The reservation becomes the session: from here on it counts in #sessions.
+      releaseReservation();
+      session.snapshot = snapshotOf(request, parsedBody);
+      this.#sessions.set(sessionId, session);
+      this.#live.set(sessionId, session);
+    });
+    let server: McpServer | Server;
+    try {
+      server = await o.createServer(request, authInfo, { id: sessionId, restored: false });
+    } catch (err) {
+      await transport.close().catch(() => {});
+      throw err;
+    }
+    session = { live: { server, transport }, snapshot: undefined, principal, handling: 1, waking: undefined };
+    try {
+      await server.connect(transport);
+      const response = await transport.handleRequest(request, { parsedBody, authInfo });
+      if (transport.sessionId !== sessionId || this.#sessions.get(sessionId) !== session) {
+        // initialize was refused (bad params, version), or the host closed meanwhile: nothing to keep.
+        await closeQuietly(session.live!);
+      } else {
+        this.#startSweeper();
+        this.#hibernateOverLiveLimit();
+      }
+      return response;
+    } finally {
+      session.handling--;
+    }
+  }
+
+  /** A sessionful SDK transport that mints `sessionId` (a new session's, or a woken one's own). */
+  #transport(sessionId: string, onInitialized: () => void): WebStandardStreamableHTTPServerTransport {
+    const o = this.#options;
+    return new WebStandardStreamableHTTPServerTransport({
+      sessionIdGenerator: () => sessionId,
+      onsessioninitialized: onInitialized,
       onsessionclosed: (id) => {
         void this.#drop(id);
       },
@@ -157,27 +239,59 @@ export class SessionHost {
       enableJsonResponse: o.jsonResponse,
       maxRequestBodySize: o.maxBodyBytes,
     });
-    let server: McpServer | Server;
-    try {
-      server = await o.createServer(request, authInfo);
-    } catch (err) {
-      await transport.close().catch(() => {});
-      throw err;
-    }
-    session = { server, transport, principal, handling: 1 };
-    try {
-      await server.connect(transport);
-      const response = await transport.handleRequest(request, { parsedBody, authInfo });
-      const id = transport.sessionId;
-      if (id === undefined || this.#sessions.get(id) !== session) {
-        // initialize was refused (bad params, version), or the host closed meanwhile: nothing to keep.
-        await closeQuietly(session);
-      } else {
-        this.#startSweeper();
+  }
+
+  /**
+   * Rebuilds a hibernated session's server and transport and replays its handshake. Requests that
+   * arrive during the wake share it. If the factory or the replay fails, the session stays
+   * hibernated (the error reaches this request; a later one tries again).
+   */
+  #wake(sessionId: string, session: Session, authInfo: AuthInfo | undefined): Promise<LiveParts> {
+    session.waking ??= (async () => {
+      const snapshot = session.snapshot!;
+      const transport = this.#transport(sessionId, () => {});
+      let server: McpServer | Server | undefined;
+      try {
+        server = await this.#options.createServer(initializeRequestOf(snapshot), authInfo, { id: sessionId, restored: true });
+        await server.connect(transport);
+        await replayHandshake(transport, snapshot, sessionId, authInfo);
+      } catch (err) {
+        await closeQuietly({ server, transport });
+        throw err;
       }
-      return response;
-    } finally {
-      session.handling--;
+      const live = { server, transport };
+      if (this.#closed || this.#sessions.get(sessionId) !== session) {
+        // Ended (DELETE, expiry, eviction, shutdown) while waking: do not resurrect it.
+        await closeQuietly(live);
+        throw new Error("the session ended while it was waking");
+      }
+      session.live = live;
+      this.#live.set(sessionId, session);
+      this.#hibernateOverLiveLimit();
+      return live;
+    })().finally(() => {
+      session.waking = undefined;
+    });
+    return session.waking;
+  }
+
+  /** Drops an idle session's SDK objects, keeping its snapshot; no-op when busy or asleep. */
+  async #hibernate(sessionId: string, session: Session): Promise<void> {
+    const live = session.live;
+    if (!live || !session.snapshot || isBusy(session)) return;
+    session.live = undefined;
+    this.#live.delete(sessionId);
+    // The transport must not report the session closed: it lives on, asleep.
+    (live.transport as { onsessionclosed?: unknown })["onsessionclosed"] = undefined;
+    await closeQuietly(live);
+  }
+
+  /** Keeps at most maxLiveSessions awake: the least recently used idle ones hibernate first. */
+  #hibernateOverLiveLimit(): void {
+    while (this.#live.size > (this.#options.maxLiveSessions ?? Infinity)) {
+      const victim = this.#live.oldestIdle(isBusy);
+      if (!victim) return;
+      void this.#hibernate(victim[0], victim[1]);
     }
   }
 
@@ -187,10 +301,10 @@ export class SessionHost {
    * disconnect does not cancel (2025 clients resume the stream with Last-Event-ID).
    */
   cancel(sessionId: string, requestIds: Array<string | number>, reason: string): void {
-    const session = this.#sessions.get(sessionId);
-    if (!session) return;
+    const transport = this.#sessions.get(sessionId)?.live?.transport;
+    if (!transport) return;
     for (const requestId of requestIds) {
-      session.transport.onmessage?.({ jsonrpc: "2.0", method: "notifications/cancelled", params: { requestId, reason } });
+      transport.onmessage?.({ jsonrpc: "2.0", method: "notifications/cancelled", params: { requestId, reason } });
     }
   }
 
@@ -200,7 +314,13 @@ export class SessionHost {
    */
   async sweep(): Promise<number> {
     const stale = this.#sessions.takeExpired(this.#options.idleTimeoutMs, isBusy);
-    await Promise.all(stale.map(([, session]) => closeQuietly(session)));
+    for (const [id] of stale) this.#live.delete(id);
+    const hibernateAfterMs = this.#options.hibernateAfterMs ?? false;
+    const sleepy = hibernateAfterMs === false ? [] : this.#live.takeExpired(hibernateAfterMs, isBusy);
+    await Promise.all([
+      ...stale.map(([, session]) => (session.live ? closeQuietly(session.live) : undefined)),
+      ...sleepy.map(([id, session]) => this.#hibernate(id, session)),
+    ]);
     this.#stopSweeperIfEmpty();
     return stale.length;
   }
@@ -216,8 +336,9 @@ export class SessionHost {
     const session = this.#sessions.get(sessionId);
     if (!session) return;
     this.#sessions.delete(sessionId);
+    this.#live.delete(sessionId);
     this.#stopSweeperIfEmpty();
-    await closeQuietly(session);
+    if (session.live) await closeQuietly(session.live);
   }
 
   #stopSweeperIfEmpty(): void {
@@ -229,7 +350,10 @@ export class SessionHost {
 
   #startSweeper(): void {
     if (this.#sweeper || this.#closed) return;
-    const period = Math.max(250, Math.min(60_000, Math.floor(this.#options.idleTimeoutMs / 2)));
+    const { idleTimeoutMs } = this.#options;
+    const hibernateAfterMs = this.#options.hibernateAfterMs ?? false;
+    const shortest = hibernateAfterMs === false ? idleTimeoutMs : Math.min(idleTimeoutMs, hibernateAfterMs);
+    const period = Math.max(250, Math.min(60_000, Math.floor(shortest / 2)));
     this.#sweeper = setInterval(() => void this.sweep(), period);
     // Idle sessions must not keep a stopping replica's thread alive.
     this.#sweeper.unref?.();
@@ -244,14 +368,15 @@ export class SessionHost {
  * tests (test/unit/ingress/session-eviction.test.ts) fail if an SDK upgrade renames them.
  */
 function isBusy(session: Session): boolean {
-  if (session.handling > 0) return true;
-  const t = session.transport as unknown as { _streamMapping?: Map<unknown, unknown>; _requestToStreamMapping?: Map<unknown, unknown> };
+  if (session.handling > 0 || session.waking) return true;
+  if (!session.live) return false;
+  const t = session.live.transport as unknown as { _streamMapping?: Map<unknown, unknown>; _requestToStreamMapping?: Map<unknown, unknown> };
   return (t._streamMapping?.size ?? 0) > 0 || (t._requestToStreamMapping?.size ?? 0) > 0;
 }
 
-async function closeQuietly(session: Session): Promise<void> {
-  await session.transport.close().catch(() => {});
-  await session.server.close().catch(() => {});
+async function closeQuietly(parts: { server?: McpServer | Server | undefined; transport: WebStandardStreamableHTTPServerTransport }): Promise<void> {
+  await parts.transport.close().catch(() => {});
+  await parts.server?.close().catch(() => {});
 }
 
 function errorResponse(status: number, code: Code, message: string, id: string | number | null = null): Response {
