@@ -281,8 +281,7 @@ export class SessionHost {
     if (!live || !session.snapshot || isBusy(session)) return;
     session.live = undefined;
     this.#live.delete(sessionId);
-    // The transport must not report the session closed: it lives on, asleep.
-    (live.transport as { onsessionclosed?: unknown })["onsessionclosed"] = undefined;
+    // transport.close() does not call onsessionclosed (only a DELETE does): the session lives on.
     await closeQuietly(live);
   }
 

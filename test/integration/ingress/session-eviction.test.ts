@@ -2,13 +2,14 @@
 // replicas, the proxy on a real socket, raw HTTP and the SDK's own client): a flood of initializes
 // beyond maxSessions never locks out a new client (the least recently used idle session gets 404
 // and can initialize again), the limit holds exactly under concurrent initializes, new sessions
-// go to the replica with room, and /metrics counts sessions per replica.
+// go to the replica with room, /metrics counts sessions per replica, and idle sessions hibernate
+// (SDK objects dropped) and wake under the same id for the SDK client, sampling included.
 
 import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { serve } from "../../../src/serve.ts";
 import { ACCEPT_BOTH, legacyInitialize, messagesOf } from "../../fixtures/ingress/harness.ts";
-import { concurrentApp, floodApp, twoReplicaApp } from "../../fixtures/ingress/session-limit-apps.ts";
+import { concurrentApp, floodApp, hibernatingApp, twoReplicaApp } from "../../fixtures/ingress/session-limit-apps.ts";
 
 process.env.STINGRAY_LOG_LEVEL ??= "warn";
 
@@ -20,6 +21,7 @@ beforeAll(async () => {
   await serve.run(floodApp, { name: "flood", routePrefix: "/flood" });
   await serve.run(concurrentApp, { name: "burst", routePrefix: "/burst" });
   await serve.run(twoReplicaApp, { name: "pair", routePrefix: "/pair" });
+  await serve.run(hibernatingApp, { name: "sleepy", routePrefix: "/sleepy" });
   base = serve.address()!;
 }, 60_000);
 
@@ -140,5 +142,28 @@ describe("legacy sessions as a bounded cache", () => {
     expect(del.status).toBe(200);
     const after = await sessionGauge("pair");
     expect([...after.values()].reduce((a, b) => a + b, 0)).toBe(11);
+  });
+
+  it("an idle session hibernates and wakes under the same id for the SDK client, its handshake (client info, capabilities) intact", async () => {
+    // The GET stream is optional for clients (MCP spec); a session holding one is busy and stays
+    // awake (checked below). This client does not open it: its fetch answers GET with 405 itself.
+    const noGetStream: typeof fetch = async (input, init) =>
+      (init?.method ?? "GET") === "GET" ? new Response(null, { status: 405 }) : fetch(input, init);
+    const client = new Client({ name: "sleepy-client", version: "1" }, { capabilities: { sampling: {} }, versionNegotiation: { mode: "legacy" } });
+    const transport = new StreamableHTTPClientTransport(new URL(`${base}/sleepy/mcp`), { fetch: noGetStream });
+    await client.connect(transport);
+    clients.push(client);
+    const sid = transport.sessionId!;
+    expect(textOf(await client.callTool({ name: "wakes", arguments: {} }))).toBe(`fresh|${sid}|sleepy-client|sampling`);
+
+    // A client that holds the GET stream (the SDK's default) keeps its session awake.
+    const streaming = await connect("/sleepy");
+    expect(textOf(await streaming.callTool({ name: "wakes", arguments: {} }))).toMatch(/^fresh\|/);
+
+    // Past hibernateAfterMs (300 ms; the replica sweeps every 250 ms) the idle one's server is dropped.
+    await new Promise((r) => setTimeout(r, 1_200));
+    expect(textOf(await client.callTool({ name: "wakes", arguments: {} }))).toBe(`restored|${sid}|sleepy-client|sampling`);
+    expect(transport.sessionId).toBe(sid);
+    expect(textOf(await streaming.callTool({ name: "wakes", arguments: {} }))).toMatch(/^fresh\|/);
   });
 });
