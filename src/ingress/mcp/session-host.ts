@@ -192,11 +192,14 @@ export class SessionHost {
     // Minted before the server is built, so the factory knows which session it serves.
     const sessionId = mintSessionId();
     let session: Session | undefined;
+    // Taken now so that the transport's callback (kept as long as the session) holds the small
+    // snapshot, not the request (an undici Request with its headers, body and signal: kilobytes).
+    const snapshot = snapshotOf(request, parsedBody);
     const transport = this.#transport(sessionId, () => {
       if (!session || this.#closed) return;
       // The reservation becomes the session: from here on it counts in #sessions.
       releaseReservation();
-      session.snapshot = snapshotOf(request, parsedBody);
+      session.snapshot = snapshot;
       this.#sessions.set(sessionId, session);
       this.#live.set(sessionId, session);
     });
