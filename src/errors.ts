@@ -19,6 +19,7 @@ export const ErrorCode = {
   APP_NOT_FOUND: "STINGRAY_ERR_APP_NOT_FOUND",
   DEPLOY_FAILED: "STINGRAY_ERR_DEPLOY_FAILED",
   SHUTTING_DOWN: "STINGRAY_ERR_SHUTTING_DOWN",
+  PAYLOAD_TOO_LARGE: "STINGRAY_ERR_PAYLOAD_TOO_LARGE",
   USER: "STINGRAY_ERR_USER",
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -80,6 +81,24 @@ export class ReplicaStoppedError extends StingrayError {
 export class ReplicaBusyError extends StingrayError {
   constructor(message: string, options?: { cause?: unknown }) {
     super(ErrorCode.REPLICA_BUSY, message, options);
+  }
+}
+
+/**
+ * A call to a replica on another node that never reached it (no node listened on its subject, or
+ * the node no longer runs that replica). Nothing ran, so the router re-routes it like a busy
+ * refusal; the cluster takes the replica out of routing.
+ */
+export class ReplicaUnreachableError extends ReplicaBusyError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** A message between nodes would exceed the NATS server's max_payload (default 1 MiB). */
+export class PayloadTooLargeError extends StingrayError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(ErrorCode.PAYLOAD_TOO_LARGE, message, options);
   }
 }
 
@@ -160,6 +179,8 @@ const RUNTIME_ERRORS: Record<string, new (message: string) => StingrayError> = {
   ReplicaDiedError,
   ReplicaStoppedError,
   ReplicaBusyError,
+  ReplicaUnreachableError,
+  PayloadTooLargeError,
   MethodNotFoundError,
   CancelledError,
   TimeoutError,

@@ -1,9 +1,11 @@
 // The node agent: makes this node run exactly the replicas the leader placed on it, using the
 // ordinary single-node runtime (its controller reconciles, starts, restarts and drains replicas;
 // nothing is forked). For every application record it imports the module by path, checks the code
-// version against its own files, fixes each deployment's replica count to this node's share and
-// deploys that locally; an application with no replicas here (or deleted, or with other code) is
-// deleted locally. Reconciles run one at a time and only when the desired picture changed.
+// version against its own files, fixes each deployment's replica count to this node's share (zero
+// where the leader placed none: the app is still deployed, so this node's proxy and handles serve
+// it through other nodes' replicas) and deploys that locally; an application deleted from the
+// cluster, or whose code differs here, is deleted locally. Reconciles run one at a time and only
+// when the desired picture changed.
 
 import { applyOverrides, loadApplication } from "../cli/load-app.ts";
 import type { Application } from "../deployments/deployment.ts";
@@ -102,9 +104,9 @@ export class NodeAgent {
   async #reconcile(): Promise<void> {
     const wanted = new Set<string>();
     for (const record of this.#records.values()) {
+      // Every node deploys every application, with zero replicas where none were placed: its
+      // proxy serves the routes and its routers reach the replicas of other nodes.
       const counts = this.#countsFor(record.name);
-      const total = Object.values(counts).reduce((a, b) => a + b, 0);
-      if (total === 0) continue;
       try {
         const loaded = await this.#load(record);
         if (loaded.version !== record.codeVersion) {

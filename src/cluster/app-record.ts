@@ -88,6 +88,7 @@ function optionsFromConfig(c: DeploymentConfig): DeploymentOptions {
     maxOngoingRequests: c.maxOngoingRequests,
     maxQueuedRequests: c.maxQueuedRequests,
     maxOngoingStreams: c.maxOngoingStreams,
+    idempotent: c.idempotent,
     healthCheckPeriodS: c.healthCheckPeriodS,
     healthCheckTimeoutS: c.healthCheckTimeoutS,
     gracefulShutdownTimeoutS: c.gracefulShutdownTimeoutS,

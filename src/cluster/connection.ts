@@ -6,9 +6,10 @@
 // lease store. Loaded with a dynamic import from the runtime only in cluster mode, so a
 // single-node process never loads `@nats-io`.
 
-import { connect } from "@nats-io/transport-node";
+import { connect, createInbox } from "@nats-io/transport-node";
 import type { NatsConnection, Subscription } from "@nats-io/nats-core";
 import { Kvm, type KV } from "@nats-io/kv";
+import type { CallBus } from "./call-bus.ts";
 import type { LeaseStore } from "./lease.ts";
 import { WIRE_VERSION, clusterNames, decodeKey, type ApplicationRecord, type NodeHeartbeat, type PlacementRecord } from "./records.ts";
 
@@ -75,6 +76,36 @@ export class ClusterConnection {
       create: (key, value) => kv.create(key, encoder.encode(value)),
       update: (key, value, revision) => kv.update(key, encoder.encode(value), revision),
       delete: (key, revision) => kv.delete(key, { previousSeq: revision }),
+    };
+  }
+
+  /** Core NATS for cross-node calls (call-client.ts, call-server.ts). */
+  get callBus(): CallBus {
+    const nc = this.#nc;
+    return {
+      get maxPayload() {
+        return nc.info?.max_payload ?? 1024 * 1024;
+      },
+      publish: (subject, data, reply) => nc.publish(subject, data, reply ? { reply } : undefined),
+      subscribe: async (subject, handler) => {
+        const sub = nc.subscribe(subject, {
+          callback: (err, msg) => {
+            if (err) return;
+            const reply = msg.reply || undefined;
+            handler({
+              subject: msg.subject,
+              data: msg.data,
+              ...(reply ? { reply } : {}),
+              // The server's status message when a request found no subscriber (rule 3).
+              noResponders: msg.data.length === 0 && msg.headers?.code === 503,
+            });
+          },
+        });
+        // The server must know the subscription before this node says it serves (rule 6).
+        await nc.flush();
+        return { drain: () => sub.drain() };
+      },
+      inbox: () => createInbox(),
     };
   }
 

@@ -6,13 +6,17 @@
 //
 // Loaded only in cluster mode (the runtime imports it dynamically), together with connection.ts.
 
-import { DeployFailedError, InvalidOptionsError, ShuttingDownError } from "../errors.ts";
+import { DeployFailedError, InvalidOptionsError, ReplicaDiedError, ShuttingDownError } from "../errors.ts";
 import type { Application } from "../deployments/deployment.ts";
+import type { ReplicaActor } from "../runtime/replica.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { StatusSnapshot } from "../observability/status.ts";
 import { systemClock, type Clock } from "../runtime/clock.ts";
 import { NodeAgent, type LocalRuntime } from "./agent.ts";
 import { buildApplicationRecord, type ClusterDeploySource } from "./app-record.ts";
+import { CallClient } from "./call-client.ts";
+import { CallServer, type LocalReplicaLookup } from "./call-server.ts";
+import { RemoteReplicaSet, type RemoteReplicaSink } from "./remote-replicas.ts";
 import { ClusterConnection } from "./connection.ts";
 import { LeaderLease, DEFAULT_LEASE_TIMINGS } from "./lease.ts";
 import { Membership, type MembershipChange } from "./membership.ts";
@@ -30,7 +34,14 @@ const LEADER_WARMUP_MS = 1_500;
 export interface NodeRuntime extends LocalRuntime {
   address(): string | undefined;
   localStatus(): StatusSnapshot;
+  /** A routable replica this node runs (calls from other nodes go to it). */
+  localReplica: LocalReplicaLookup;
+  /** Gives a deployment's router the replicas other nodes run. */
+  setRemoteReplicas: RemoteReplicaSink;
 }
+
+/** How long a stopping node waits for calls other nodes sent it to answer. */
+const CALL_DRAIN_MS = 5_000;
 
 export class ClusterNode {
   readonly #options: ResolvedClusterOptions;
@@ -41,6 +52,9 @@ export class ClusterNode {
   readonly #membership: Membership;
   readonly #lease: LeaderLease;
   readonly #agent: NodeAgent;
+  readonly #client: CallClient;
+  readonly #server: CallServer;
+  readonly #remote: RemoteReplicaSet;
   readonly #startedAt = Date.now();
   readonly #joinedAtMs: number;
   #seq = 0;
@@ -59,6 +73,10 @@ export class ClusterNode {
     this.#joinedAtMs = clock.now();
     this.#membership = new Membership(clock);
     this.#agent = new NodeAgent(options.nodeId, runtime, log);
+    const bus = conn.callBus;
+    this.#client = new CallClient({ bus, cluster: options.name, nodeId: options.nodeId, onSuspect: (id) => this.#suspect(id) });
+    this.#server = new CallServer({ bus, cluster: options.name, nodeId: options.nodeId, lookup: (a, d, r) => runtime.localReplica(a, d, r), log });
+    this.#remote = new RemoteReplicaSet(options.nodeId, this.#client, (a, d, replicas: readonly ReplicaActor[]) => runtime.setRemoteReplicas(a, d, replicas));
     this.#lease = new LeaderLease({
       store: conn.leaseStore,
       clock,
@@ -79,7 +97,7 @@ export class ClusterNode {
       nodeId: options.nodeId,
       leaseTtlMs: DEFAULT_LEASE_TIMINGS.ttlMs,
     });
-    const node = new ClusterNode(options, runtime, log.child({ node: options.nodeId }), conn, clock);
+    const node = new ClusterNode(options, runtime, log, conn, clock);
     await node.#join();
     return node;
   }
@@ -93,6 +111,9 @@ export class ClusterNode {
   }
 
   async #join(): Promise<void> {
+    // Ready to take and send calls before the first beat tells anyone about our replicas.
+    await this.#client.start();
+    await this.#server.start();
     await this.#conn.subscribeHeartbeats((beat) => this.#onBeat(this.#membership.observe(beat)));
     await this.#conn.watchState((e) => {
       if (e.kind === "app") this.#agent.setRecord(e.name, e.record);
@@ -183,13 +204,36 @@ export class ClusterNode {
     this.#agent.close();
     clearInterval(this.#beatTimer);
     clearInterval(this.#tickTimer);
+    // Rule 5: no new calls from other nodes (they get no-responders and re-route), the answers of
+    // those running go out, then the last beat.
+    await this.#server.drain(CALL_DRAIN_MS);
+    await this.#client.close();
     this.#state = "stopped";
     this.#beat();
     await this.#conn.close();
   }
 
   #onBeat(change: MembershipChange | undefined): void {
-    if (change) this.#logChange(change);
+    if (change) this.#onChange(change);
+    this.#remote.update(this.#membership.nodes());
+  }
+
+  /** A call to the node timed out or found no responder: no new calls until it beats again. */
+  #suspect(id: string): void {
+    if (id === this.#options.nodeId) return;
+    const change = this.#membership.suspect(id);
+    if (!change) return;
+    this.#onChange(change);
+    this.#remote.update(this.#membership.nodes());
+  }
+
+  #onChange(c: MembershipChange): void {
+    this.#logChange(c);
+    if (c.to !== "DEAD" && c.to !== "GONE") return;
+    // Nobody will answer what is in flight there, and nobody reads what we run for it.
+    const failed = this.#client.failNode(c.id, new ReplicaDiedError(`node ${c.id} ${c.to === "DEAD" ? "died (no heartbeat)" : "left the cluster"} with the call in flight`));
+    const cancelled = this.#server.cancelFrom(c.id);
+    if (failed + cancelled > 0) this.#log.warn({ peer: c.id, failed, cancelled }, `node ${c.id}: ${failed} calls to it failed, ${cancelled} calls from it cancelled`);
   }
 
   #logChange(c: MembershipChange): void {
@@ -199,7 +243,9 @@ export class ClusterNode {
   }
 
   async #tick(): Promise<void> {
-    for (const c of this.#membership.tick()) this.#logChange(c);
+    const changes = this.#membership.tick();
+    for (const c of changes) this.#onChange(c);
+    if (changes.length > 0) this.#remote.update(this.#membership.nodes());
     if (this.#state !== "up") return;
     await this.#lease.tick();
     if (this.#lease.isLeader && this.#clock.now() - this.#joinedAtMs >= LEADER_WARMUP_MS) await this.#place();
@@ -250,7 +296,14 @@ export class ClusterNode {
     for (const app of local.applications) {
       for (const d of app.deployments) {
         for (const r of d.replicas ?? []) {
-          replicas.push({ app: app.name, deployment: d.name, id: r.id, state: r.state, ...(r.ongoing !== undefined ? { ongoing: r.ongoing } : {}) });
+          replicas.push({
+            app: app.name,
+            deployment: d.name,
+            id: r.id,
+            state: r.state,
+            ...(r.ongoing !== undefined ? { ongoing: r.ongoing } : {}),
+            ...(r.streams !== undefined ? { streams: r.streams } : {}),
+          });
         }
       }
     }

@@ -17,8 +17,10 @@ export interface ReplicaSummary {
   deployment: string;
   id: string;
   state: string;
-  /** Requests in flight (the per-deployment load the cluster autoscaler will read). */
+  /** Requests in flight (the per-deployment load the cluster autoscaler reads; routers elsewhere too). */
   ongoing?: number;
+  /** Long-lived streams open on it. */
+  streams?: number;
 }
 
 export interface CodeMismatch {

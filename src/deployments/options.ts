@@ -50,6 +50,12 @@ export interface DeploymentOptions {
    * holds. They do not take `maxOngoingRequests` slots and never count for autoscaling.
    */
   maxOngoingStreams?: number;
+  /**
+   * Calls to this deployment may safely run twice. A call whose replica died with it in flight (a
+   * crashed thread, a dead cluster node) is then sent once more to another replica instead of
+   * failing with ReplicaDiedError. Default false.
+   */
+  idempotent?: boolean;
   /** Passed to the replica's `reconfigure(userConfig)`; a change alone is applied in place. */
   userConfig?: unknown;
   healthCheckPeriodS?: number;
@@ -116,6 +122,7 @@ export const deploymentOptionsSchema = z.strictObject({
   maxOngoingRequests: z.number().int().positive().optional(),
   maxQueuedRequests: z.number().int().min(-1).optional(),
   maxOngoingStreams: count.optional(),
+  idempotent: z.boolean().optional(),
   userConfig: z.unknown().optional(),
   healthCheckPeriodS: positive.optional(),
   healthCheckTimeoutS: positive.optional(),
@@ -201,6 +208,7 @@ export interface DeploymentConfig {
   maxOngoingRequests: number;
   maxQueuedRequests: number;
   maxOngoingStreams: number;
+  idempotent: boolean;
   userConfig?: unknown;
   healthCheckPeriodS: number;
   healthCheckTimeoutS: number;
@@ -234,6 +242,7 @@ export function resolveDeploymentConfig(options: DeploymentOptions): DeploymentC
     maxOngoingRequests: options.maxOngoingRequests ?? DEFAULT_OPTIONS.maxOngoingRequests,
     maxQueuedRequests: options.maxQueuedRequests ?? DEFAULT_OPTIONS.maxQueuedRequests,
     maxOngoingStreams: options.maxOngoingStreams ?? DEFAULT_OPTIONS.maxOngoingStreams,
+    idempotent: options.idempotent === true,
     userConfig: options.userConfig,
     healthCheckPeriodS: options.healthCheckPeriodS ?? DEFAULT_OPTIONS.healthCheckPeriodS,
     healthCheckTimeoutS: options.healthCheckTimeoutS ?? DEFAULT_OPTIONS.healthCheckTimeoutS,

@@ -288,6 +288,7 @@ export class Controller {
       maxOngoingRequests: target.config.maxOngoingRequests,
       maxQueuedRequests: target.config.maxQueuedRequests,
       maxOngoingStreams: target.config.maxOngoingStreams,
+      idempotent: target.config.idempotent,
       picker: this.#opts.picker?.(),
       onDemand: () => this.requestStep(),
     });

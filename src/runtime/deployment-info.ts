@@ -125,7 +125,8 @@ export function replicaStatusList(replicas: readonly ReplicaState[], ongoing: Re
   return replicas.map((r) => ({
     id: r.id,
     state: r.state,
-    ongoing: ongoing.get(r.id) ?? r.actor.ongoing,
+    // The actor's count also holds calls other nodes sent it (cluster mode) and health probes.
+    ongoing: Math.max(ongoing.get(r.id) ?? 0, r.actor.ongoing),
     streams: r.actor.ongoingStreams,
     gpuIds: r.placement.gpuIds,
     resources: r.placement.resources,

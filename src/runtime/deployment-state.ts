@@ -468,6 +468,7 @@ export class DeploymentState {
       maxOngoingRequests: this.#target.config.maxOngoingRequests,
       maxQueuedRequests: this.#target.config.maxQueuedRequests,
       maxOngoingStreams: this.#target.config.maxOngoingStreams,
+      idempotent: this.#target.config.idempotent,
     });
   }
 }

@@ -39,6 +39,8 @@ export interface ReplicaInit {
   maxOngoingRequests: number;
   gpuIds: number[];
   resources: Record<string, number>;
+  /** The cluster node running the replica (cluster mode only). */
+  nodeId?: string;
 }
 
 /** The argument of the one long-lived piscina task that hosts a replica. */

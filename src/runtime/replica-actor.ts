@@ -178,6 +178,7 @@ export class PiscinaReplicaActor implements ReplicaActor {
       maxOngoingRequests: spec.maxOngoingRequests,
       gpuIds: [...spec.gpuIds],
       resources: { ...spec.resources },
+      ...(spec.nodeId !== undefined ? { nodeId: spec.nodeId } : {}),
     };
     try {
       // Fail here, clearly, rather than inside piscina after the thread started.

@@ -1,5 +1,5 @@
 // What a replica knows about itself: its id, application, deployment, the GPU ids the scheduler
-// gave it and its reserved resources (Ray's `get_replica_context()`). Set by the worker entry
+// gave it, its reserved resources and (cluster mode) its node (Ray's `get_replica_context()`). Set by the worker entry
 // before the user's module is imported, so it is available at module top level, in the
 // constructor and in every method.
 //
@@ -15,6 +15,8 @@ export interface ReplicaContext {
   readonly gpuIds: readonly number[];
   /** Resources reserved for this replica, in user units (e.g. `{ CPU: 0.2, GPU: 0.5 }`). */
   readonly resources: Readonly<Record<string, number>>;
+  /** The cluster node the replica runs on (`--node-id`); undefined outside cluster mode. */
+  readonly nodeId?: string;
 }
 
 const KEY = Symbol.for("stingray.replicaContext");

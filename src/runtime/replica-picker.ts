@@ -9,6 +9,8 @@ export interface ReplicaCandidate {
   readonly id: ReplicaId;
   /** Requests in flight on it now. */
   readonly ongoing: number;
+  /** On another cluster node (a hop over NATS away). */
+  readonly remote?: boolean;
 }
 
 export interface ReplicaPicker {
@@ -45,3 +47,19 @@ export type ReplicaPlacement = (
   candidates: readonly ReplicaCandidate[],
   pick: (candidates: readonly ReplicaCandidate[]) => ReplicaId | undefined,
 ) => ReplicaId | undefined;
+
+/**
+ * Cluster mode: local replicas first while they are not busier than the remote ones. The picker
+ * chooses among the local replicas and among the remote ones; the local choice wins unless the
+ * remote choice has fewer requests in flight. With only one kind it is the picker alone.
+ */
+export function pickLocalFirst(candidates: readonly ReplicaCandidate[], picker: ReplicaPicker): ReplicaId | undefined {
+  let remote = 0;
+  for (const c of candidates) if (c.remote) remote++;
+  if (remote === 0 || remote === candidates.length) return picker.pick(candidates);
+  const local = candidates.filter((c) => !c.remote);
+  const others = candidates.filter((c) => c.remote);
+  const l = local.find((c) => c.id === picker.pick(local))!;
+  const r = others.find((c) => c.id === picker.pick(others))!;
+  return r.ongoing < l.ongoing ? r.id : l.id;
+}

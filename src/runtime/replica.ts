@@ -33,6 +33,8 @@ export interface ReplicaSpec {
   resources: Record<string, number>;
   /** Heap limit for the thread (worker resourceLimits.maxOldGenerationSizeMb). */
   memoryMb?: number;
+  /** The cluster node that runs it (cluster mode only; `getReplicaContext().nodeId`). */
+  nodeId?: string;
   /** Handle calls made inside the replica are sent here (the main thread's router). */
   upcall?: CallTransport;
 }
@@ -45,6 +47,8 @@ export interface ReplicaDeath {
 
 export interface ReplicaActor {
   readonly id: ReplicaId;
+  /** True for a replica on another cluster node (src/cluster/remote-replicas.ts). */
+  readonly remote?: boolean;
   /** Calls in flight on this replica right now, long-lived streams excluded. */
   readonly ongoing: number;
   /** Long-lived streams open on this replica right now. */

@@ -28,7 +28,7 @@ import {
 import type { CallOptions } from "./call.ts";
 import type { ReplicaId } from "./ids.ts";
 import type { ReplicaActor } from "./replica.ts";
-import { PowerOfTwoChoicesPicker, type ReplicaCandidate, type ReplicaPicker, type ReplicaPlacement } from "./replica-picker.ts";
+import { PowerOfTwoChoicesPicker, pickLocalFirst, type ReplicaCandidate, type ReplicaPicker, type ReplicaPlacement } from "./replica-picker.ts";
 import { deadlineOf, emptyIterable, releasingIterable, sendOptions, type Lease } from "./route-lease.ts";
 
 export interface RouterLimits {
@@ -37,6 +37,11 @@ export interface RouterLimits {
   maxQueuedRequests: number;
   /** Long-lived streams per replica, apart from maxOngoingRequests. */
   maxOngoingStreams: number;
+  /**
+   * Calls may run twice: one whose replica died with it in flight (a crashed thread, a dead
+   * node) is sent once more to another replica instead of failing. Default false.
+   */
+  idempotent?: boolean;
 }
 
 export interface RouterOptions extends RouterLimits {
@@ -64,6 +69,8 @@ export interface OpenedStream {
 
 export interface Slot {
   readonly replica: ReplicaActor;
+  /** On another cluster node: chosen only when no local replica is less loaded. */
+  readonly remote: boolean;
   /** Requests this router has in flight on the replica (long-lived streams are in `streams`). */
   ongoing: number;
   /** Of those, the ones the autoscaler counts (streams stop counting after their first item). */
@@ -87,6 +94,8 @@ const noop = (): void => {};
 
 /** How often a request refused as busy (a stale in-flight count) is re-routed before failing. */
 const MAX_BUSY_RETRIES = 20;
+/** How often an idempotent call whose replica died is sent again. */
+const MAX_DIED_RETRIES = 2;
 
 export class DeploymentRouter {
   readonly #name: string;
@@ -109,6 +118,7 @@ export class DeploymentRouter {
       maxOngoingRequests: options.maxOngoingRequests,
       maxQueuedRequests: options.maxQueuedRequests,
       maxOngoingStreams: options.maxOngoingStreams,
+      idempotent: options.idempotent === true,
     };
   }
 
@@ -117,17 +127,41 @@ export class DeploymentRouter {
     this.#drain();
   }
 
-  /** The replicas requests may go to now; the others stop receiving new requests at once. */
+  /** This node's replicas requests may go to now; the others stop receiving new requests at once. */
   setReplicas(replicas: readonly ReplicaActor[]): void {
+    this.#replaceSlots(replicas, false);
+  }
+
+  /**
+   * Cluster mode: the replicas of this deployment on other nodes that may take calls now (the
+   * cluster's RemoteReplicaSet calls it on every membership update; unchanged sets cost a lookup).
+   */
+  setRemoteReplicas(replicas: readonly ReplicaActor[]): void {
+    this.#replaceSlots(replicas, true);
+  }
+
+  /** A routable replica of this node by id (cluster mode: calls from other nodes go to it). */
+  localReplica(id: ReplicaId): ReplicaActor | undefined {
+    if (this.#closed) return undefined;
+    const slot = this.#slots.get(id);
+    return slot && slot.live && !slot.remote ? slot.replica : undefined;
+  }
+
+  #replaceSlots(replicas: readonly ReplicaActor[], remote: boolean): void {
     const keep = new Set(replicas.map((r) => r.id));
+    let changed = false;
     for (const [id, slot] of this.#slots) {
-      if (keep.has(id)) continue;
+      if (slot.remote !== remote || keep.has(id)) continue;
       slot.live = false;
       this.#slots.delete(id);
+      changed = true;
     }
     for (const r of replicas) {
-      if (!this.#slots.has(r.id)) this.#slots.set(r.id, { replica: r, ongoing: 0, counted: 0, streams: 0, live: true, refused: false });
+      if (this.#slots.has(r.id)) continue;
+      this.#slots.set(r.id, { replica: r, remote: r.remote === true, ongoing: 0, counted: 0, streams: 0, live: true, refused: false });
+      changed = true;
     }
+    if (!changed) return;
     this.#rejectOrphanedPins();
     this.#drain();
     this.#failQueueIfUnservable();
@@ -203,6 +237,7 @@ export class DeploymentRouter {
 
   async call(method: string, args: unknown[], options: RouteOptions = {}): Promise<unknown> {
     const deadline = deadlineOf(options);
+    let died = 0;
     for (let attempt = 0; ; attempt++) {
       const lease = await this.#acquireLive(options, deadline);
       try {
@@ -212,11 +247,19 @@ export class DeploymentRouter {
           lease.refuse();
           continue;
         }
+        if (this.#retryDied(err, options, deadline, died++)) continue;
         throw err;
       } finally {
         lease.release();
       }
     }
+  }
+
+  /** An idempotent deployment's call whose replica died is sent again (not a pinned one). */
+  #retryDied(err: unknown, options: RouteOptions, deadline: number | undefined, retries: number): boolean {
+    if (!(err instanceof ReplicaDiedError) || !this.#limits.idempotent || options.replicaId !== undefined) return false;
+    if (retries >= MAX_DIED_RETRIES || options.signal?.aborted) return false;
+    return deadline === undefined || Date.now() < deadline;
   }
 
   stream(method: string, args: unknown[], options: RouteOptions = {}): AsyncIterable<unknown> {
@@ -235,6 +278,7 @@ export class DeploymentRouter {
   /** Starts a stream on a replica and reads its first item (an HTTP response head, say). */
   async openStream(method: string, args: unknown[], options: RouteOptions = {}): Promise<OpenedStream> {
     const deadline = deadlineOf(options);
+    let died = 0;
     for (let attempt = 0; ; attempt++) {
       const lease = await this.#acquireLive(options, deadline);
       let iterator: AsyncIterator<unknown> | undefined;
@@ -246,7 +290,8 @@ export class DeploymentRouter {
         const busy = err instanceof ReplicaBusyError && attempt < MAX_BUSY_RETRIES;
         if (busy) lease.refuse();
         lease.release();
-        if (busy) continue;
+        // Nothing reached the caller yet, so an idempotent stream may start over elsewhere.
+        if (busy || this.#retryDied(err, options, deadline, died++)) continue;
         throw err;
       }
       lease.uncount();
@@ -420,9 +465,12 @@ export class DeploymentRouter {
     }
     const candidates: ReplicaCandidate[] = [];
     for (const [id, slot] of this.#slots) {
-      if (slot.live && !slot.refused && this.#capacityLeft(slot) > 0) candidates.push({ id, ongoing: Math.max(slot.ongoing, slot.replica.ongoing) });
+      if (slot.live && !slot.refused && this.#capacityLeft(slot) > 0) {
+        candidates.push({ id, ongoing: Math.max(slot.ongoing, slot.replica.ongoing), remote: slot.remote });
+      }
     }
-    const id = placement ? placement(candidates, (c) => this.#picker.pick(c)) : this.#picker.pick(candidates);
+    const pick = (c: readonly ReplicaCandidate[]): ReplicaId | undefined => pickLocalFirst(c, this.#picker);
+    const id = placement ? placement(candidates, pick) : pick(candidates);
     return id === undefined ? undefined : this.#slots.get(id);
   }
 
@@ -439,9 +487,9 @@ export class DeploymentRouter {
     }
     const candidates: ReplicaCandidate[] = [];
     for (const [id, slot] of this.#slots) {
-      if (slot.live && this.#streamRoomLeft(slot) > 0) candidates.push({ id, ongoing: Math.max(slot.streams, slot.replica.ongoingStreams) });
+      if (slot.live && this.#streamRoomLeft(slot) > 0) candidates.push({ id, ongoing: Math.max(slot.streams, slot.replica.ongoingStreams), remote: slot.remote });
     }
-    const id = this.#picker.pick(candidates);
+    const id = pickLocalFirst(candidates, this.#picker);
     return id === undefined ? undefined : this.#slots.get(id);
   }
 

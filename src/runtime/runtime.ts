@@ -24,9 +24,9 @@ import type { CallOptions, CallTransport } from "./call.ts";
 import { systemClock, type Clock } from "./clock.ts";
 import { Controller, type ApplicationStatusReport } from "./controller.ts";
 import { ControllerDispatcher } from "./dispatcher.ts";
-import type { DeploymentId } from "./ids.ts";
+import { replicaId, type DeploymentId } from "./ids.ts";
 import { PoolScheduler, type ReplicaScheduler } from "./placement.ts";
-import type { ReplicaFactory } from "./replica.ts";
+import type { ReplicaActor, ReplicaFactory } from "./replica.ts";
 import { PiscinaReplicaActor } from "./replica-actor.ts";
 import { ResourcePool, detectNodeResources } from "./resources.ts";
 // Type-only: cluster code (and NATS) loads only when `cluster` is set.
@@ -98,14 +98,16 @@ export class Runtime {
   /** Settles once the runtime has shut down, whoever asked. */
   readonly closed: Promise<void> = new Promise((resolve) => (this.#closed = resolve));
 
-  private constructor(scheduler: ReplicaScheduler, options: RuntimeOptions) {
+  private constructor(scheduler: ReplicaScheduler, options: RuntimeOptions, nodeId?: string) {
     this.#scheduler = scheduler;
-    this.#log = options.logger ?? createLogger({ bindings: { component: "stingray" } });
+    const log = options.logger ?? createLogger({ bindings: { component: "stingray" } });
+    // Cluster mode: every line names the node it came from.
+    this.#log = nodeId === undefined ? log : log.child({ node: nodeId });
     const controller: { current?: Controller } = {};
     this.#transport = routerTransport(() => controller.current!);
     this.#controller = new Controller({
       clock: options.clock ?? systemClock,
-      replicaFactory: options.replicaFactory ?? ((spec) => new PiscinaReplicaActor(spec)),
+      replicaFactory: options.replicaFactory ?? ((spec) => new PiscinaReplicaActor(nodeId === undefined ? spec : { ...spec, nodeId })),
       scheduler,
       log: this.#log,
       upcall: this.#transport,
@@ -134,7 +136,7 @@ export class Runtime {
     }
     // Validated before anything starts; the module itself imports no NATS.
     const cluster = options.cluster ? (await import("../cluster/options.ts")).resolveClusterOptions(options.cluster, "serve.start() cluster") : undefined;
-    const runtime = new Runtime(scheduler, options);
+    const runtime = new Runtime(scheduler, options, cluster?.nodeId);
     runtime.#controller.start();
     try {
       if (options.http !== false) await runtime.#startProxy(options);
@@ -276,11 +278,20 @@ export class Runtime {
       if (this.#address) runtime.address = this.#address;
       return { runtime, applications: this.#controller.status() };
     };
+    const routerOf = (app: string, deployment: string) => {
+      try {
+        return this.#controller.router({ app, deployment });
+      } catch {
+        return undefined; // Not deployed on this node (yet, or any more).
+      }
+    };
     return {
       deploy: (app: Application, o: { name: string; routePrefix: string | null; wait: false }) => this.deploy(app, o),
       delete: (name: string) => this.delete(name),
       localStatus: local,
       address: () => this.#address,
+      localReplica: (app: string, deployment: string, id: string) => routerOf(app, deployment)?.localReplica(replicaId(id)),
+      setRemoteReplicas: (app: string, deployment: string, replicas: readonly ReplicaActor[]) => routerOf(app, deployment)?.setRemoteReplicas(replicas),
     };
   }
 

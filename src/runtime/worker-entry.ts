@@ -97,6 +97,7 @@ class ReplicaHost {
       deploymentName: init.deploymentName,
       gpuIds: init.gpuIds,
       resources: init.resources,
+      ...(init.nodeId !== undefined ? { nodeId: init.nodeId } : {}),
     });
     setWorkerTransport(this.#transport);
     try {

@@ -31,15 +31,20 @@ function placement(term: number, counts: Record<string, number>, version: string
 }
 
 describe("node agent", () => {
-  it("runs exactly this node's share, and removes the app when its share drops to zero", async () => {
+  it("runs exactly this node's share, keeps the app with zero replicas when its share drops to zero, removes it when deleted", async () => {
     const rt = new FakeRuntime();
     const agent = new NodeAgent("me", rt, log);
     const r = record();
-    agent.setRecord("echo", r);
     agent.setPlacement(placement(1, { me: 2, other: 1 }, r.codeVersion));
+    agent.setRecord("echo", r);
     await agent.idle();
     expect(rt.deployed).toEqual([{ name: "echo", replicas: { Echo: 2 } }]);
+    // No replica here any more: still deployed (this node's proxy serves it through the others).
     agent.setPlacement(placement(1, { other: 3 }, r.codeVersion));
+    await agent.idle();
+    expect(rt.deployed.at(-1)).toEqual({ name: "echo", replicas: { Echo: 0 } });
+    expect(rt.deleted).toEqual([]);
+    agent.setRecord("echo", null);
     await agent.idle();
     expect(rt.deleted).toEqual(["echo"]);
   });

@@ -1,0 +1,202 @@
+// The replica side of cross-node calls: each node answers calls for the replicas it runs on its
+// own subject (`stingray.<cluster>.call.<nodeId>`; the caller's router chose the node and the
+// replica, never a queue group: CLUSTER.md rule 1). A call goes straight to the local replica
+// actor, so it takes one of that replica's request slots and is refused as busy like any other
+// call; the caller's router then picks another replica. A replica this node does not run (any
+// more) answers "undelivered" at once, so the caller re-routes without waiting.
+//
+// Streams send items in order with sequence numbers, at most `credit` ahead of what the caller
+// consumed (core NATS has no flow control: rule 8); the caller's `credit` messages let more go.
+// Cancels (client gone, handle cancel, deadline) abort the call's signal in the replica. When the
+// caller's node dies, its calls here are cancelled: nobody is left to read their answers.
+
+import {
+  ReplicaStoppedError,
+  ReplicaUnreachableError,
+  serializeError,
+} from "../errors.ts";
+import type { Logger } from "../observability/logger.ts";
+import type { ReplicaActor } from "../runtime/replica.ts";
+import type { BusSubscription, CallBus, BusMessage } from "./call-bus.ts";
+import {
+  STREAM_WINDOW,
+  callSubject,
+  controlSubject,
+  decode,
+  encode,
+  type CallAnswer,
+  type CallControl,
+  type CallRequest,
+} from "./call-wire.ts";
+
+/** How the server finds the replica a call names: routable replicas of this node only. */
+export type LocalReplicaLookup = (app: string, deployment: string, replicaId: string) => ReplicaActor | undefined;
+
+interface RunningCall {
+  from: string;
+  abort: AbortController;
+  credit: number;
+  /** Set while a stream waits for credit. */
+  wake: (() => void) | undefined;
+}
+
+export class CallServer {
+  readonly #bus: CallBus;
+  readonly #cluster: string;
+  readonly #nodeId: string;
+  readonly #lookup: LocalReplicaLookup;
+  readonly #log: Logger;
+  readonly #calls = new Map<string, RunningCall>();
+  readonly #subs: BusSubscription[] = [];
+  #idle: (() => void) | undefined;
+
+  constructor(options: { bus: CallBus; cluster: string; nodeId: string; lookup: LocalReplicaLookup; log: Logger }) {
+    this.#bus = options.bus;
+    this.#cluster = options.cluster;
+    this.#nodeId = options.nodeId;
+    this.#lookup = options.lookup;
+    this.#log = options.log;
+  }
+
+  /** Subscribes (and waits until the server knows it, rule 6) before the node says it serves. */
+  async start(): Promise<void> {
+    this.#subs.push(await this.#bus.subscribe(callSubject(this.#cluster, this.#nodeId), (m) => this.#onCall(m)));
+    this.#subs.push(await this.#bus.subscribe(controlSubject(this.#cluster, this.#nodeId), (m) => this.#onControl(m)));
+  }
+
+  /** Calls running here for other nodes. */
+  get inFlight(): number {
+    return this.#calls.size;
+  }
+
+  /** The caller's node died: cancel what it asked for. */
+  cancelFrom(nodeId: string): number {
+    let n = 0;
+    for (const call of this.#calls.values()) {
+      if (call.from !== nodeId) continue;
+      call.abort.abort();
+      call.wake?.();
+      n++;
+    }
+    return n;
+  }
+
+  /**
+   * Rule 5: stop taking calls (callers that still pick this node get no-responders and re-route),
+   * then wait for the answers of calls already running, up to `timeoutMs`.
+   */
+  async drain(timeoutMs: number): Promise<void> {
+    await Promise.all(this.#subs.splice(0).map((s) => s.drain().catch(() => {})));
+    if (this.#calls.size === 0) return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, timeoutMs);
+      this.#idle = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+
+  #onCall(message: BusMessage): void {
+    const reply = message.reply;
+    if (!reply) return;
+    let request: CallRequest;
+    try {
+      request = decode<CallRequest>(message.data);
+    } catch {
+      return;
+    }
+    const actor = this.#lookup(request.app, request.dep, request.rid);
+    if (!actor) {
+      this.#answer(reply, {
+        k: "err",
+        undelivered: true,
+        error: serializeError(new ReplicaUnreachableError(`replica ${request.rid} does not run on node ${this.#nodeId} now`)),
+      });
+      return;
+    }
+    const call: RunningCall = { from: request.from, abort: new AbortController(), credit: request.credit ?? STREAM_WINDOW, wake: undefined };
+    this.#calls.set(reply, call);
+    const options = {
+      signal: call.abort.signal,
+      ...(request.timeoutMs !== undefined ? { timeoutMs: request.timeoutMs } : {}),
+      ...(request.longLived ? { longLived: true } : {}),
+    };
+    const done = request.k === "stream" ? this.#runStream(actor, request, options, reply, call) : this.#runCall(actor, request, options, reply);
+    void done.finally(() => {
+      this.#calls.delete(reply);
+      if (this.#calls.size === 0) this.#idle?.();
+    });
+  }
+
+  async #runCall(actor: ReplicaActor, request: CallRequest, options: object, reply: string): Promise<void> {
+    try {
+      const value = await actor.call(request.method, request.args, options);
+      this.#answer(reply, { k: "ok", value });
+    } catch (err) {
+      this.#answerError(reply, err);
+    }
+  }
+
+  async #runStream(actor: ReplicaActor, request: CallRequest, options: object, reply: string, call: RunningCall): Promise<void> {
+    let seq = 0;
+    let iterator: AsyncIterator<unknown> | undefined;
+    try {
+      iterator = actor.stream(request.method, request.args, options)[Symbol.asyncIterator]();
+      for (;;) {
+        while (call.credit <= 0 && !call.abort.signal.aborted) await new Promise<void>((r) => (call.wake = r));
+        call.wake = undefined;
+        if (call.abort.signal.aborted) return;
+        const next = await iterator.next();
+        if (next.done) {
+          this.#answer(reply, { k: "end", seq: ++seq });
+          iterator = undefined;
+          return;
+        }
+        call.credit--;
+        this.#answer(reply, { k: "item", seq: ++seq, value: next.value }, true);
+      }
+    } catch (err) {
+      this.#answerError(reply, err);
+    } finally {
+      // Cancelled, or an item could not be sent: end the generator in the replica.
+      if (iterator) void Promise.resolve(iterator.return?.()).catch(() => {});
+    }
+  }
+
+  #onControl(message: BusMessage): void {
+    let control: CallControl;
+    try {
+      control = decode<CallControl>(message.data);
+    } catch {
+      return;
+    }
+    const call = this.#calls.get(control.reply);
+    if (!call) return;
+    if (control.k === "cancel") call.abort.abort();
+    else call.credit += control.n;
+    call.wake?.();
+  }
+
+  #answerError(reply: string, err: unknown): void {
+    // A stopping replica refused the call before running it: the caller may send it elsewhere.
+    const undelivered = err instanceof ReplicaStoppedError;
+    this.#answer(reply, { k: "err", error: serializeError(err), ...(undelivered ? { undelivered: true } : {}) });
+  }
+
+  /** Sends an answer; one too large for NATS becomes an error naming the limit (unless `rethrow`). */
+  #answer(reply: string, answer: CallAnswer, rethrow = false): void {
+    let data: Uint8Array;
+    try {
+      data = encode(answer, this.#bus.maxPayload, answer.k === "item" ? "a stream item" : "the call's result");
+    } catch (err) {
+      if (rethrow) throw err;
+      data = encode({ k: "err", error: serializeError(err) }, this.#bus.maxPayload, "an error");
+    }
+    try {
+      this.#bus.publish(reply, data);
+    } catch (err) {
+      this.#log.debug({ err }, "answering a cross-node call failed (disconnected)");
+    }
+  }
+}

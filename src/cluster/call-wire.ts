@@ -1,0 +1,68 @@
+// The cross-node call protocol over core NATS, in one place: the messages a caller's node and a
+// replica's node exchange, and their encoding. A call is published on the owning node's subject
+// (`stingray.<cluster>.call.<nodeId>`) with a reply subject unique to the call; every answer to it
+// (a result, an error, stream items, the stream's end) comes back on that reply subject, and the
+// caller's cancels and stream credits go to the owner's control subject. Bodies use V8's
+// structured-clone serializer, so a remote call carries exactly what a call to a local worker
+// thread carries (Uint8Array bodies, Maps, Dates, BigInts, undefined). No NATS import here.
+
+import { deserialize, serialize } from "node:v8";
+import { PayloadTooLargeError, type SerializedError } from "../errors.ts";
+
+/** Stream items a caller lets the owner send before it hears more credit. */
+export const STREAM_WINDOW = 32;
+
+/** A call, from the caller's node to the replica's node. */
+export interface CallRequest {
+  k: "call" | "stream";
+  /** The caller's node (the owner cancels its calls when that node dies). */
+  from: string;
+  app: string;
+  dep: string;
+  rid: string;
+  method: string;
+  args: unknown[];
+  /** What is left of the caller's deadline, in ms. */
+  timeoutMs?: number;
+  longLived?: boolean;
+  /** Stream items the owner may send before waiting for credit. */
+  credit?: number;
+}
+
+/** From the caller to the owner's control subject, naming the call by its reply subject. */
+export type CallControl = { k: "cancel"; reply: string } | { k: "credit"; reply: string; n: number };
+
+/** From the owner, on the call's reply subject. */
+export type CallAnswer =
+  | { k: "ok"; value: unknown }
+  | { k: "item"; seq: number; value: unknown }
+  | { k: "end"; seq: number }
+  /** `undelivered`: the replica never saw the call (not on this node, or not routable now). */
+  | { k: "err"; error: SerializedError; undelivered?: boolean };
+
+export function callSubject(cluster: string, nodeId: string): string {
+  return `stingray.${cluster}.call.${nodeId}`;
+}
+
+export function controlSubject(cluster: string, nodeId: string): string {
+  return `stingray.${cluster}.ctl.${nodeId}`;
+}
+
+export function encode(message: CallRequest | CallControl | CallAnswer, maxPayload: number, what: string): Uint8Array {
+  const bytes = serialize(message);
+  if (bytes.length > maxPayload) {
+    throw new PayloadTooLargeError(
+      `${what} is ${formatBytes(bytes.length)}, over the NATS server's max_payload of ${formatBytes(maxPayload)}; ` +
+        "send large data in smaller pieces (a stream), or raise max_payload in the nats-server configuration (up to 64 MiB)",
+    );
+  }
+  return bytes;
+}
+
+export function decode<T>(data: Uint8Array): T {
+  return deserialize(data) as T;
+}
+
+function formatBytes(n: number): string {
+  return n >= 1024 * 1024 ? `${(n / (1024 * 1024)).toFixed(1)} MiB` : `${(n / 1024).toFixed(1)} KiB`;
+}
