@@ -59,7 +59,10 @@ export function pickLocalFirst(candidates: readonly ReplicaCandidate[], picker: 
   if (remote === 0 || remote === candidates.length) return picker.pick(candidates);
   const local = candidates.filter((c) => !c.remote);
   const others = candidates.filter((c) => c.remote);
-  const l = local.find((c) => c.id === picker.pick(local))!;
-  const r = others.find((c) => c.id === picker.pick(others))!;
+  const localId = picker.pick(local);
+  const remoteId = picker.pick(others);
+  const l = local.find((c) => c.id === localId);
+  const r = others.find((c) => c.id === remoteId);
+  if (!l || !r) return l?.id ?? r?.id;
   return r.ongoing < l.ongoing ? r.id : l.id;
 }

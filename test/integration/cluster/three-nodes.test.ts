@@ -4,73 +4,24 @@
 // kill -9 of the leader, and a deploy the new leader applies. Every wait is bounded; processes are
 // started and stopped by pid. The measured times are printed for the project notes.
 
-import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { StatusSnapshot } from "../../../src/observability/status.ts";
-import { runCli, startCli, type RunningCli } from "../cli/spawn-cli.ts";
+import { runCli } from "../cli/spawn-cli.ts";
+import { callTool, replicasByNode, startNode as startNodeProcess, status, until, type ClusterNodeProcess as Node } from "./cluster-helpers.ts";
 import { startNatsServer, type NatsServer } from "./nats-server.ts";
-
-interface Node {
-  id: string;
-  cli: RunningCli;
-  address: string;
-}
 
 const LEASE_TTL_MS = 3_000;
 let nats: NatsServer;
 const nodes = new Map<string, Node>();
 
 async function startNode(id: string): Promise<Node> {
-  const cli = startCli(["start", "--cluster", nats.url, "--port", "0", "--node-id", id, "--num-cpus", "2", "--labels", `name=${id}`]);
-  const m = await cli.waitFor(/joined cluster "stingray" at (http:\/\/\S+)/, 90_000);
-  const node = { id, cli, address: m[1]! };
+  const node = await startNodeProcess(nats.url, id, ["--num-cpus", "2"]);
   nodes.set(id, node);
   return node;
 }
 
-async function status(node: Node): Promise<StatusSnapshot> {
-  const res = await fetch(`${node.address}/-/api/status`);
-  if (!res.ok) throw new Error(`status of ${node.id}: HTTP ${res.status}`);
-  return (await res.json()) as StatusSnapshot;
-}
-
-/** Polls `check` every 100 ms until it returns a value; fails after `timeoutMs` with the last status. */
-async function until<T>(what: string, timeoutMs: number, check: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await check();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms${last ? ` (last error: ${String(last)})` : ""}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-function replicasByNode(snap: StatusSnapshot, app: string): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const d of snap.applications.find((a) => a.name === app)?.deployments ?? []) {
-    for (const r of d.replicas ?? []) if (r.state === "RUNNING" && r.node) out[r.node] = (out[r.node] ?? 0) + 1;
-  }
-  return out;
-}
-
 async function leaderOf(node: Node): Promise<string | undefined> {
   return (await status(node)).nodes?.find((n) => n.leader && n.state !== "DEAD")?.id;
-}
-
-async function callTool(node: Node, prefix: string, name: string, args: Record<string, unknown>): Promise<string> {
-  const client = new Client({ name: "cluster-test", version: "1" });
-  await client.connect(new StreamableHTTPClientTransport(new URL(`${node.address}${prefix}/mcp`)));
-  try {
-    const result = (await client.callTool({ name, arguments: args })) as { content: Array<{ text: string }> };
-    return result.content[0]!.text;
-  } finally {
-    await client.close();
-  }
 }
 
 async function echo(node: Node, prefix: string, text: string): Promise<string> {

@@ -281,3 +281,28 @@ describe("the router with local and remote replicas", () => {
     }
   });
 });
+
+describe("pickLocalFirst", () => {
+  it("takes the picker's local choice unless its remote choice is less loaded, whatever the randomness", async () => {
+    const { pickLocalFirst, PowerOfTwoChoicesPicker } = await import("../../../src/runtime/replica-picker.ts");
+    const id = (s: string) => replicaId(s);
+    const candidates = [
+      { id: id("l1"), ongoing: 2 },
+      { id: id("l2"), ongoing: 2 },
+      { id: id("r1"), ongoing: 0, remote: true },
+      { id: id("r2"), ongoing: 5, remote: true },
+      { id: id("r3"), ongoing: 1, remote: true },
+    ];
+    let seed = 1;
+    const random = () => ((seed = (seed * 16807) % 2147483647) / 2147483647);
+    const picker = new PowerOfTwoChoicesPicker(random);
+    const seen = new Set<string>();
+    for (let i = 0; i < 500; i++) seen.add(String(pickLocalFirst(candidates, picker)));
+    // Never undefined; the remote choice (never r2: two samples always avoid the most loaded) beats locals at 2.
+    expect(seen.has("undefined")).toBe(false);
+    expect(seen.has("r2")).toBe(false);
+    expect([...seen].every((s) => ["l1", "l2", "r1", "r3"].includes(s))).toBe(true);
+    const idle = candidates.map((c) => (c.remote ? c : { ...c, ongoing: 0 }));
+    for (let i = 0; i < 200; i++) expect(String(pickLocalFirst(idle, picker))).toMatch(/^l/);
+  });
+});
