@@ -20,6 +20,7 @@ import { ErrorCode } from "../errors.ts";
 import type { AuthIdentity, SerializedHttpRequest } from "../runtime/http-message.ts";
 import type { ReplicaId } from "../runtime/ids.ts";
 import { readBody } from "./body.ts";
+import { sessionOwner } from "./session-id.ts";
 import { forward, type RequestRecord } from "./forward.ts";
 import {
   checkBody,
@@ -190,13 +191,17 @@ async function pinnedForward(
   const found = ctx.sessions.lookup(ctx.compiled.route.appName, sessionId, ctx.identity?.clientId ?? null, (id) =>
     ctx.dispatcher.isReplicaAlive(id),
   );
-  if (!found.ok) {
+  // A session another cluster node's proxy opened: its id names the owning replica, which checks
+  // the id and the identity itself. An owner that is gone (or never was) is 404 without a hop.
+  const owner = found.ok || found.reason !== "unknown" ? undefined : sessionOwner(sessionId);
+  const foreign = owner !== undefined && ctx.dispatcher.isReplicaAlive(owner);
+  if (!found.ok && !foreign) {
     ctx.record.status = 404;
     return sendJsonRpcError(res, 404, JsonRpcCode.SESSION_NOT_FOUND, "Session not found", { id: how.rpcId ?? null });
   }
-  const replicaId: ReplicaId = found.replicaId;
+  const replicaId: ReplicaId = found.ok ? found.replicaId : owner!;
   // In flight until the exchange ends (an open GET stream too): the session is not idle meanwhile.
-  const end = ctx.sessions.begin(sessionId);
+  const end = found.ok ? ctx.sessions.begin(sessionId) : () => {};
   try {
     await forward(
       ctx.dispatcher,

@@ -30,7 +30,8 @@ import {
   type McpServer,
   type Server,
 } from "@modelcontextprotocol/server";
-import { randomBytes } from "node:crypto";
+import { getReplicaContext } from "../../runtime/replica-context.ts";
+import { mintSessionId } from "../session-id.ts";
 import { BoundedEventStore } from "./event-store.ts";
 import { initializeRequestOf, replayHandshake, snapshotOf, type SessionSnapshot } from "./session-snapshot.ts";
 import { SessionLru } from "../session-lru.ts";
@@ -88,8 +89,17 @@ interface Session {
 export const SESSION_HEADER = "mcp-session-id";
 
 /** 128+ bits from the CSPRNG, URL-safe: unguessable, and valid as a visible-ASCII header value. */
-export function mintSessionId(): string {
-  return randomBytes(24).toString("base64url");
+/** A new session id naming this replica as its owner (see src/ingress/session-id.ts). */
+function mintOwnedSessionId(): string {
+  return mintSessionId(currentReplicaId());
+}
+
+function currentReplicaId(): string | undefined {
+  try {
+    return getReplicaContext().replicaId;
+  } catch {
+    return undefined; // Outside a replica thread (unit tests): an id without an owner.
+  }
 }
 
 export class SessionHost {
@@ -190,7 +200,7 @@ export class SessionHost {
   ): Promise<Response> {
     const o = this.#options;
     // Minted before the server is built, so the factory knows which session it serves.
-    const sessionId = mintSessionId();
+    const sessionId = mintOwnedSessionId();
     let session: Session | undefined;
     // Taken now so that the transport's callback (kept as long as the session) holds the small
     // snapshot, not the request (an undici Request with its headers, body and signal: kilobytes).

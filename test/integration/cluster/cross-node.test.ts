@@ -6,7 +6,8 @@
 // a node fails only the calls in flight on it, and SIGTERM of a node fails none. Every wait is
 // bounded; processes are started and stopped by pid; measured figures are printed for the notes.
 
-import type { Client } from "@modelcontextprotocol/client";
+import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
+import { mintSessionId, sessionOwner } from "../../../src/ingress/session-id.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "../cli/spawn-cli.ts";
 import {
@@ -23,8 +24,9 @@ import { startNatsServer, type NatsServer } from "./nats-server.ts";
 
 let nats: NatsServer;
 const nodes = new Map<string, ClusterNodeProcess>();
-/** The node running Front (a or c), known after the deploy. */
+/** The node running Front (a or c), known after the deploy; and the one running SessionFront. */
 let frontNode: ClusterNodeProcess;
+let sessionNode: ClusterNodeProcess;
 
 const NODE_FLAGS: Record<string, string[]> = {
   a: ["--num-cpus", "3"],
@@ -80,12 +82,15 @@ describe("the cross-node data plane", () => {
   it("every node serves the app: Front answers wherever it runs, and reaches Back on the GPU node", { timeout: 90_000 }, async () => {
     const deployed = await runCli(["deploy", "test/fixtures/cluster/xnode.yaml", "--address", nodes.get("c")!.address], { timeoutMs: 80_000 });
     expect(deployed.code, deployed.stderr).toBe(0);
-    const placed = await until("Front and Back RUNNING", 60_000, async () => {
+    const placed = await until("Front, SessionFront and both Backs RUNNING", 60_000, async () => {
       const s = await status(nodes.get("a")!);
       const front = Object.keys(replicasByNode(s, "xnode", "Front"));
       const back = Object.keys(replicasByNode(s, "xnode", "Back"));
-      return front.length === 1 && back.length === 1 ? { front: front[0]!, back: back[0]! } : undefined;
+      const sessionFront = Object.keys(replicasByNode(s, "xsession", "SessionFront"));
+      const ready = front.length === 1 && back.length === 1 && sessionFront.length === 1 && Object.keys(replicasByNode(s, "xsession", "Back")).length === 1;
+      return ready ? { front: front[0]!, back: back[0]!, sessionFront: sessionFront[0]! } : undefined;
     });
+    sessionNode = nodes.get(placed.sessionFront)!;
     expect(placed.back).toBe("b");
     expect(["a", "c"]).toContain(placed.front);
     frontNode = nodes.get(placed.front)!;
@@ -93,6 +98,41 @@ describe("the cross-node data plane", () => {
     for (const node of nodes.values()) {
       const answer = await until(`${node.id} answers where`, 20_000, () => callTool(node, "/xnode", "where", {}));
       expect(JSON.parse(answer)).toEqual({ front: placed.front, back: "b" });
+    }
+  });
+
+  it("a legacy session opened through one node continues through every other; an id naming a gone replica is 404", { timeout: 30_000 }, async () => {
+    // Opened through a node without the session's replica (b never runs SessionFront).
+    const client = new Client({ name: "cluster-session-test", version: "1" });
+    const transport = new StreamableHTTPClientTransport(new URL(`${nodes.get("b")!.address}/xsession/mcp`));
+    await client.connect(transport);
+    try {
+      const sessionId = transport.sessionId!;
+      expect(sessionOwner(sessionId)).toMatch(/^xsession#SessionFront#/);
+      expect(JSON.parse(await toolText(client, "where", {}))).toEqual({ front: sessionNode.id, back: "b" });
+      const post = (node: ClusterNodeProcess, id: string) =>
+        fetch(`${node.address}/xsession/mcp`, {
+          method: "POST",
+          headers: {
+            "content-type": "application/json",
+            accept: "application/json, text/event-stream",
+            "mcp-session-id": id,
+            "mcp-protocol-version": transport.protocolVersion!,
+          },
+          body: JSON.stringify({ jsonrpc: "2.0", id: 7, method: "tools/call", params: { name: "where", arguments: {} } }),
+        });
+      // Every node, none of which saw the initialize (b did, through its table), pins it.
+      for (const node of nodes.values()) {
+        const res = await post(node, sessionId);
+        expect(res.status, `${node.id}: ${await res.clone().text()}`).toBe(200);
+        expect(await res.text()).toContain(`\\"front\\":\\"${sessionNode.id}\\"`);
+      }
+      // The owner checks the id itself: a forged id naming the real replica is unknown there.
+      expect((await post(nodes.get("a")!, mintSessionId(sessionOwner(sessionId)!))).status).toBe(404);
+      // An id naming a replica that does not exist anywhere: 404 without a hop.
+      expect((await post(nodes.get("c")!, mintSessionId("xsession#SessionFront#gone"))).status).toBe(404);
+    } finally {
+      await client.close();
     }
   });
 
