@@ -48,7 +48,7 @@ export function controlSubject(cluster: string, nodeId: string): string {
   return `stingray.${cluster}.ctl.${nodeId}`;
 }
 
-export function encode(message: CallRequest | CallControl | CallAnswer, maxPayload: number, what: string): Uint8Array {
+export function encode(message: CallRequest | CallControl | CallAnswer | object, maxPayload: number, what: string): Uint8Array {
   const bytes = serialize(message);
   if (bytes.length > maxPayload) {
     throw new PayloadTooLargeError(

@@ -16,6 +16,7 @@ import { NodeAgent, type LocalRuntime } from "./agent.ts";
 import { buildApplicationRecord, type ClusterDeploySource } from "./app-record.ts";
 import { CallClient } from "./call-client.ts";
 import { CallServer, type LocalReplicaLookup } from "./call-server.ts";
+import { McpEventRelay } from "./event-relay.ts";
 import { RemoteReplicaSet, type RemoteReplicaSink } from "./remote-replicas.ts";
 import { ClusterConnection } from "./connection.ts";
 import { LeaderLease, DEFAULT_LEASE_TIMINGS } from "./lease.ts";
@@ -55,6 +56,7 @@ export class ClusterNode {
   readonly #client: CallClient;
   readonly #server: CallServer;
   readonly #remote: RemoteReplicaSet;
+  readonly #events: McpEventRelay;
   readonly #startedAt = Date.now();
   readonly #joinedAtMs: number;
   #seq = 0;
@@ -76,6 +78,7 @@ export class ClusterNode {
     const bus = conn.callBus;
     this.#client = new CallClient({ bus, cluster: options.name, nodeId: options.nodeId, onSuspect: (id) => this.#suspect(id) });
     this.#server = new CallServer({ bus, cluster: options.name, nodeId: options.nodeId, lookup: (a, d, r) => runtime.localReplica(a, d, r), log });
+    this.#events = new McpEventRelay({ bus, cluster: options.name, nodeId: options.nodeId });
     this.#remote = new RemoteReplicaSet(options.nodeId, this.#client, (a, d, replicas: readonly ReplicaActor[]) => runtime.setRemoteReplicas(a, d, replicas));
     this.#lease = new LeaderLease({
       store: conn.leaseStore,
@@ -114,10 +117,13 @@ export class ClusterNode {
     // Ready to take and send calls before the first beat tells anyone about our replicas.
     await this.#client.start();
     await this.#server.start();
+    await this.#events.start();
     await this.#conn.subscribeHeartbeats((beat) => this.#onBeat(this.#membership.observe(beat)));
     await this.#conn.watchState((e) => {
-      if (e.kind === "app") this.#agent.setRecord(e.name, e.record);
-      else {
+      if (e.kind === "app") {
+        this.#agent.setRecord(e.name, e.record);
+        this.#events.watch(this.#agent.records().flatMap((r) => r.deployments.map((d) => ({ app: r.name, deployment: d.name }))));
+      } else {
         this.#placementRevision = Math.max(this.#placementRevision, e.revision);
         this.#agent.setPlacement(e.record);
       }
@@ -208,6 +214,7 @@ export class ClusterNode {
     // those running go out, then the last beat.
     await this.#server.drain(CALL_DRAIN_MS);
     await this.#client.close();
+    await this.#events.close();
     this.#state = "stopped";
     this.#beat();
     await this.#conn.close();

@@ -38,10 +38,11 @@ export interface ForwardOptions {
   /** Sees a dispatch failure before the error answer is written. */
   onDispatchError?: (err: unknown) => void;
   /**
-   * The last SSE event to write when the deadline passes after the head went out (a JSON-RPC
-   * error for the request), so the client gets an answer instead of a silently cut stream.
+   * The last SSE event to write when the call fails after the head went out (the deadline passed,
+   * the replica or its node died): a JSON-RPC error for the request, so the client gets an answer
+   * instead of a silently cut stream it may wait on until its own timeout.
    */
-  timeoutEvent?: () => Uint8Array | undefined;
+  errorEvent?: (cause: unknown) => Uint8Array | undefined;
 }
 
 const TIMEOUT_BACKSTOP_MS = 1_000;
@@ -91,7 +92,7 @@ export async function forward(
     record.replica = result.replicaId;
     record.status = result.head.status;
     options.onHead?.(result);
-    await stream(result, req, res, controller.signal, (err) => failBeforeHead(res, err, options, record), options.timeoutEvent);
+    await stream(result, req, res, controller.signal, (err) => failBeforeHead(res, err, options, record), options.errorEvent);
   } finally {
     if (timer) clearTimeout(timer);
     res.off("close", onClose);
@@ -130,7 +131,7 @@ async function stream(
   res: ServerResponse,
   signal: AbortSignal,
   failBeforeHead: (err: unknown) => void,
-  timeoutEvent: (() => Uint8Array | undefined) | undefined,
+  errorEvent: ((cause: unknown) => Uint8Array | undefined) | undefined,
 ): Promise<void> {
   const contentType = result.head.headers.find(([n]) => n.toLowerCase() === "content-type")?.[1] ?? "";
   const streaming = contentType.toLowerCase().startsWith("text/event-stream");
@@ -185,14 +186,11 @@ async function stream(
       failBeforeHead(cause);
       return;
     }
-    // Mid-body failure (replica died, deadline): the status line is gone, so end the stream and
-    // let the client see it short rather than hang.
-    if (isTimeout(cause)) {
-      const event = streaming ? timeoutEvent?.() : undefined;
-      res.end(event);
-    } else {
-      res.destroy();
-    }
+    // Mid-body failure (replica died, deadline): the status line is gone. An SSE stream ends with
+    // the error as its last event; anything else is cut short so the client sees it broken.
+    const event = streaming ? errorEvent?.(cause) : undefined;
+    if (event || isTimeout(cause)) res.end(event);
+    else res.destroy();
   } finally {
     signal.removeEventListener("abort", stopOnAbort);
     if (!req.complete) req.resume();

@@ -21,6 +21,7 @@ import type { AuthIdentity, SerializedHttpRequest } from "../runtime/http-messag
 import type { ReplicaId } from "../runtime/ids.ts";
 import { readBody } from "./body.ts";
 import { sessionOwner } from "./session-id.ts";
+import { answerForError } from "./error-response.ts";
 import { forward, type RequestRecord } from "./forward.ts";
 import {
   checkBody,
@@ -116,9 +117,9 @@ export async function serveMcp(ctx: McpRequestContext, req: IncomingMessage, res
   if (longLived) ctx.markLongLived?.(res);
   const timeout = !longLived;
   const id = requestIdOf(parsed);
-  const timeoutEvent = id === null ? undefined : () => sseError(id, "Request timed out");
+  const errorEvent = id === null ? undefined : (cause: unknown) => sseErrorFor(id, cause);
   if (sessionsOn && sessionId !== undefined) {
-    return pinnedForward(ctx, req, res, sessionId, message, { isDelete: false, timeout, longLived, timeoutEvent, rpcId: id });
+    return pinnedForward(ctx, req, res, sessionId, message, { isDelete: false, timeout, longLived, errorEvent, rpcId: id });
   }
   const bindsSession = sessionsOn && info.method === "initialize";
   // A new session goes to a replica with session room, and counts there until it is answered.
@@ -133,7 +134,7 @@ export async function serveMcp(ctx: McpRequestContext, req: IncomingMessage, res
         message,
         timeoutMs: timeout ? ctx.compiled.requestTimeoutMs : undefined,
         longLived,
-        timeoutEvent,
+        errorEvent,
         rpcId: id,
         placement: placement?.place,
         onHead: placement
@@ -184,7 +185,7 @@ async function pinnedForward(
     isDelete: boolean;
     timeout: boolean;
     longLived: boolean;
-    timeoutEvent?: () => Uint8Array | undefined;
+    errorEvent?: (cause: unknown) => Uint8Array | undefined;
     rpcId?: string | number | null;
   },
 ): Promise<void> {
@@ -214,7 +215,7 @@ async function pinnedForward(
         pinnedSession: true,
         timeoutMs: how.timeout && req.method === "POST" ? ctx.compiled.requestTimeoutMs : undefined,
         longLived: how.longLived,
-        timeoutEvent: how.timeoutEvent,
+        errorEvent: how.errorEvent,
         rpcId: how.rpcId,
         onHead: (result) => {
           // The replica no longer knows the id (expired there), or the client ended it.
@@ -232,8 +233,11 @@ async function pinnedForward(
   }
 }
 
-function sseError(id: string | number, message: string): Uint8Array {
-  const body = jsonRpcError(JsonRpcCode.REQUEST_TIMEOUT, message, { id });
+/** The JSON-RPC error that ends an SSE answer cut short by a deadline or a dead replica. */
+function sseErrorFor(id: string | number, cause: unknown): Uint8Array {
+  const timedOut = (cause as { code?: string } | null)?.code === ErrorCode.TIMEOUT;
+  const answer = timedOut ? { code: JsonRpcCode.REQUEST_TIMEOUT, message: "Request timed out" } : answerForError(cause, { pinnedSession: false });
+  const body = jsonRpcError(answer.code, answer.message, { id });
   return Buffer.from(`event: message\ndata: ${JSON.stringify(body)}\n\n`);
 }
 

@@ -8,6 +8,7 @@
 
 import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
 import { mintSessionId, sessionOwner } from "../../../src/ingress/session-id.ts";
+import { modernRequest } from "../../fixtures/ingress/harness.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "../cli/spawn-cli.ts";
 import {
@@ -30,7 +31,7 @@ let sessionNode: ClusterNodeProcess;
 
 const NODE_FLAGS: Record<string, string[]> = {
   a: ["--num-cpus", "3"],
-  b: ["--num-cpus", "1.2", "--num-gpus", "1"],
+  b: ["--num-cpus", "1.4", "--num-gpus", "1"],
   c: ["--num-cpus", "3"],
 };
 
@@ -87,7 +88,12 @@ describe("the cross-node data plane", () => {
       const front = Object.keys(replicasByNode(s, "xnode", "Front"));
       const back = Object.keys(replicasByNode(s, "xnode", "Back"));
       const sessionFront = Object.keys(replicasByNode(s, "xsession", "SessionFront"));
-      const ready = front.length === 1 && back.length === 1 && sessionFront.length === 1 && Object.keys(replicasByNode(s, "xsession", "Back")).length === 1;
+      const ready =
+        front.length === 1 &&
+        back.length === 1 &&
+        sessionFront.length === 1 &&
+        Object.keys(replicasByNode(s, "xsession", "Back")).length === 1 &&
+        Object.keys(replicasByNode(s, "xevents")).length === 3;
       return ready ? { front: front[0]!, back: back[0]!, sessionFront: sessionFront[0]! } : undefined;
     });
     sessionNode = nodes.get(placed.sessionFront)!;
@@ -133,6 +139,34 @@ describe("the cross-node data plane", () => {
       expect((await post(nodes.get("c")!, mintSessionId("xsession#SessionFront#gone"))).status).toBe(404);
     } finally {
       await client.close();
+    }
+  });
+
+  it("a change event published on one node reaches subscriptions/listen streams on the others", { timeout: 30_000 }, async () => {
+    const listen = modernRequest("subscriptions/listen", { notifications: { toolsListChanged: true } }, 70);
+    const aborter = new AbortController();
+    // A listen stream through a (its local Announcer replica, idle, is chosen first).
+    const res = await fetch(`${nodes.get("a")!.address}/xevents/mcp`, { method: "POST", headers: listen.headers, body: listen.body, signal: aborter.signal });
+    expect(res.headers.get("content-type")).toBe("text/event-stream");
+    const reader = res.body!.getReader();
+    let text = "";
+    const readUntil = async (needle: string) => {
+      while (!text.includes(needle)) {
+        const { value, done } = await reader.read();
+        if (done) throw new Error(`stream ended before ${needle}`);
+        text += new TextDecoder().decode(value);
+      }
+    };
+    try {
+      await readUntil("notifications/subscriptions/acknowledged");
+      // Published by the replica on c, through c's proxy.
+      const call = modernRequest("tools/call", { name: "announce", arguments: {} }, 71);
+      const published = await fetch(`${nodes.get("c")!.address}/xevents/mcp`, { method: "POST", headers: call.headers, body: call.body });
+      expect(published.status).toBe(200);
+      expect(await published.text()).toContain('"text":"c"');
+      await readUntil("notifications/tools/list_changed");
+    } finally {
+      aborter.abort();
     }
   });
 
