@@ -58,6 +58,27 @@ export function formatStatus(snap: StatusSnapshot, now = Date.now()): string {
   for (const t of rt.unkillableThreads ?? []) {
     out.push(`! replica ${t.replica} of ${t.app}/${t.deployment}: ${t.message}, for ${formatDuration(now - t.since)}; restart the process (/-/ready fails)`);
   }
+  if (snap.nodes && snap.nodes.length > 0) {
+    const c = snap.cluster;
+    out.push("");
+    out.push(`cluster ${c?.name ?? "?"} · this node ${c?.nodeId ?? "?"} · leader ${c?.leader ?? "none"}`);
+    out.push(
+      table(
+        ["NODE", "STATE", "LEADER", "ADDRESS", "RESOURCES USED/TOTAL", "LAST SEEN"],
+        snap.nodes.map((n) => [
+          n.id,
+          n.state,
+          n.leader ? "yes" : "",
+          n.address ?? "-",
+          Object.entries(n.resources.total)
+            .map(([k, total]) => `${k} ${round(total - (n.resources.available[k] ?? total))}/${round(total)}`)
+            .join(", ") || "-",
+          n.lastSeenMsAgo === undefined ? "-" : `${(n.lastSeenMsAgo / 1000).toFixed(1)}s ago`,
+        ]),
+      ),
+    );
+    for (const n of snap.nodes) for (const m of n.codeMismatch ?? []) out.push(`! node ${n.id} has other code for ${m.app} (${m.actual}, cluster ${m.expected}): not serving it`);
+  }
   out.push("");
   if (snap.applications.length === 0) {
     out.push("no applications");

@@ -11,8 +11,8 @@
     accent: "#2f6fde", bad: "#d64545", warn: "#d08a00", info: "#6b5bd6",
     grid: "#e3e7ee", axis: "#667085", fill: "rgba(47,111,222,0.12)",
   };
-  const OK_STATES = ["RUNNING", "HEALTHY"];
-  const WARN_STATES = ["DEPLOYING", "UPDATING", "UPSCALING", "DOWNSCALING", "STARTING", "PENDING", "RECOVERING", "DELETING"];
+  const OK_STATES = ["RUNNING", "HEALTHY", "ALIVE"];
+  const WARN_STATES = ["SUSPECT", "DRAINING", "DEPLOYING", "UPDATING", "UPSCALING", "DOWNSCALING", "STARTING", "PENDING", "RECOVERING", "DELETING"];
 
   let rangeS = 300;
   let lastSeries = null;
@@ -83,10 +83,33 @@
     setText("card-deployments", String(deployments));
     setText("card-replicas", running + " / " + total);
 
+    renderNodes(snap);
     const root = document.getElementById("apps");
     root.replaceChildren();
     if (apps.length === 0) root.appendChild(el("p", { class: "empty", text: "No applications yet." }));
     for (const app of apps) root.appendChild(renderApp(app));
+  }
+
+  // Cluster mode: every node of the cluster, as this node hears their heartbeats.
+  function renderNodes(snap) {
+    const panel = document.getElementById("nodes-panel");
+    const nodes = snap.nodes || [];
+    panel.hidden = nodes.length === 0;
+    if (nodes.length === 0) return;
+    const c = snap.cluster || {};
+    setText("cluster", "cluster " + (c.name || "?") + " · this node " + (c.nodeId || "?") + " · leader " + (c.leader || "none"));
+    document.getElementById("nodes").replaceChildren(...nodes.map((n) => {
+      const res = n.resources || { total: {}, available: {} };
+      const used = Object.keys(res.total || {}).map((k) => k + " " + round2(res.total[k] - ((res.available || {})[k] ?? res.total[k])) + " / " + round2(res.total[k])).join(", ");
+      return el("tr", { "data-testid": "node", "data-node": n.id }, [
+        el("td", { class: "mono", text: n.id }),
+        el("td", {}, [el("span", { class: badgeClass(n.state), "data-testid": "node-state", text: n.state })]),
+        el("td", { text: n.leader ? "leader" : "" }),
+        el("td", { class: "mono", text: n.address || "—" }),
+        el("td", { class: "mono", text: used || "—" }),
+        el("td", { text: n.lastSeenMsAgo === undefined ? "—" : (n.lastSeenMsAgo / 1000).toFixed(1) + " s ago" }),
+      ]);
+    }));
   }
 
   function round2(v) {
@@ -116,7 +139,7 @@
     const squares = el("div", { class: "replicas" },
       (d.replicas || []).map((r) => el("span", {
         class: "replica st-" + String(r.state).replace(/[^A-Z_]/g, ""),
-        title: r.id + " · " + r.state + (r.ongoing !== undefined ? " · " + r.ongoing + " in flight" : "") + (r.message ? " · " + r.message : ""),
+        title: r.id + (r.node ? " on " + r.node : "") + " · " + r.state + (r.ongoing !== undefined ? " · " + r.ongoing + " in flight" : "") + (r.message ? " · " + r.message : ""),
       })));
     const status = el("td", {}, [el("span", { class: badgeClass(d.status), text: d.status })]);
     if (d.message) status.appendChild(el("div", { class: "app-msg", text: d.message }));

@@ -29,6 +29,8 @@ export interface AdminActions {
 export interface ObservabilityRouterOptions {
   metrics: RuntimeMetrics;
   status: StatusProvider;
+  /** What /metrics reports: this process's own replicas (cluster mode); default `status`. */
+  metricsStatus?: StatusProvider;
   /** Without it the admin routes answer 501. */
   admin?: AdminActions;
   /** When set, admin requests need `Authorization: Bearer <adminToken>` from any address. */
@@ -51,7 +53,7 @@ export function createObservabilityRouter(options: ObservabilityRouterOptions): 
 
   router.get("/metrics", async (_req, res) => {
     try {
-      metrics.observeStatus(await status());
+      metrics.observeStatus(await (options.metricsStatus ?? status)());
     } catch (err) {
       // Stale gauges beat no metrics: still answer with what the registry has.
       logger?.warn({ err }, "metrics: status snapshot failed");

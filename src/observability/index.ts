@@ -30,6 +30,8 @@ export interface ObservedRequest extends RequestEvent {
 
 export interface ObservabilityOptions {
   status: StatusProvider;
+  /** What /metrics reports (cluster mode: this node's replicas only); default `status`. */
+  metricsStatus?: StatusProvider;
   admin?: AdminActions;
   /** Admin API token; default STINGRAY_ADMIN_TOKEN. Without one the admin API is loopback-only. */
   adminToken?: string;
@@ -57,7 +59,7 @@ export function createObservability(options: ObservabilityOptions): Observabilit
   const metrics = new RuntimeMetrics(options.metrics);
   const adminToken = options.adminToken ?? (process.env.STINGRAY_ADMIN_TOKEN || undefined);
   const publicDashboard = options.publicDashboard ?? false;
-  const router = createObservabilityRouter({ metrics, status: options.status, admin: options.admin, adminToken, publicDashboard, logger });
+  const router = createObservabilityRouter({ metrics, status: options.status, metricsStatus: options.metricsStatus, admin: options.admin, adminToken, publicDashboard, logger });
   const accessLog = options.accessLog ?? true;
   return {
     metrics,

@@ -73,6 +73,8 @@ export interface RuntimeMetricsOptions {
   maxRecentErrors?: number;
   /** Epoch-ms clock for the rolling window; injected by tests. */
   clock?: () => number;
+  /** Labels on every series, e.g. `{ node: "a" }` in cluster mode. */
+  defaultLabels?: Record<string, string>;
 }
 
 // Latency buckets in seconds: MCP tool calls range from sub-ms pings to minute-long inference.
@@ -134,6 +136,7 @@ export class RuntimeMetrics {
 
   constructor(options: RuntimeMetricsOptions = {}) {
     this.registry = new Registry();
+    if (options.defaultLabels) this.registry.setDefaultLabels(options.defaultLabels);
     const registers = [this.registry];
     this.#requests = new Counter({
       name: "stingray_requests_total",

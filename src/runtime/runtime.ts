@@ -93,6 +93,7 @@ export class Runtime {
   #proxy: Proxy | undefined;
   #address: string | undefined;
   #cluster: ClusterNode | undefined;
+  readonly #nodeId: string | undefined;
   #shutdown: Promise<void> | undefined;
   #closed!: () => void;
   /** Settles once the runtime has shut down, whoever asked. */
@@ -100,6 +101,7 @@ export class Runtime {
 
   private constructor(scheduler: ReplicaScheduler, options: RuntimeOptions, nodeId?: string) {
     this.#scheduler = scheduler;
+    this.#nodeId = nodeId;
     const log = options.logger ?? createLogger({ bindings: { component: "stingray" } });
     // Cluster mode: every line names the node it came from.
     this.#log = nodeId === undefined ? log : log.child({ node: nodeId });
@@ -219,14 +221,7 @@ export class Runtime {
   }
 
   status(): RuntimeStatus {
-    const runtime: RuntimeStatus["runtime"] = {
-      pid: process.pid,
-      startedAt: this.#startedAt,
-      resources: this.#scheduler.snapshot(),
-    };
-    if (this.#address) runtime.address = this.#address;
-    runtime.unkillableThreads = this.#controller.unkillableThreads();
-    const local: RuntimeStatus = { runtime, applications: this.#controller.status() };
+    const local = this.#localStatus();
     return this.#cluster ? this.#cluster.decorateStatus(local) : local;
   }
 
@@ -271,13 +266,17 @@ export class Runtime {
     return this.#shutdown;
   }
 
+  /** This process's own status (cluster mode: without the other nodes). */
+  #localStatus(): RuntimeStatus {
+    const runtime: RuntimeStatus["runtime"] = { pid: process.pid, startedAt: this.#startedAt, resources: this.#scheduler.snapshot() };
+    if (this.#address) runtime.address = this.#address;
+    runtime.unkillableThreads = this.#controller.unkillableThreads();
+    return { runtime, applications: this.#controller.status() };
+  }
+
   /** What the cluster node's agent drives: this runtime's local deploy, delete and status. */
   #nodeRuntime() {
-    const local = (): RuntimeStatus => {
-      const runtime: RuntimeStatus["runtime"] = { pid: process.pid, startedAt: this.#startedAt, resources: this.#scheduler.snapshot() };
-      if (this.#address) runtime.address = this.#address;
-      return { runtime, applications: this.#controller.status() };
-    };
+    const local = (): RuntimeStatus => this.#localStatus();
     const routerOf = (app: string, deployment: string) => {
       try {
         return this.#controller.router({ app, deployment });
@@ -305,6 +304,9 @@ export class Runtime {
     ]);
     const obs = createObservability({
       status: () => this.status(),
+      // Each cluster node exports its own replicas, labelled with its id: a scraper sums nodes.
+      metricsStatus: () => this.#localStatus(),
+      ...(this.#nodeId !== undefined ? { metrics: { defaultLabels: { node: this.#nodeId } } } : {}),
       admin: options.admin,
       adminToken: options.adminToken,
       publicDashboard,

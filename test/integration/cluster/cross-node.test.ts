@@ -107,6 +107,23 @@ describe("the cross-node data plane", () => {
     }
   });
 
+  it("each node's /metrics carries its node label and only its own replicas; status names every replica's node", { timeout: 20_000 }, async () => {
+    const snap = await status(nodes.get("a")!);
+    const replicaNode = new Map<string, string>();
+    for (const app of snap.applications) for (const d of app.deployments) for (const r of d.replicas ?? []) if (r.node) replicaNode.set(r.id, r.node);
+    expect(new Set(replicaNode.values())).toEqual(new Set(["a", "b", "c"]));
+    for (const node of nodes.values()) {
+      const text = await (await fetch(`${node.address}/metrics`)).text();
+      const series = text.split("\n").filter((l) => l.startsWith("stingray_replica_ongoing_requests{"));
+      expect(series.length, `${node.id} exports its replicas`).toBeGreaterThan(0);
+      for (const line of series) {
+        expect(line).toContain(`node="${node.id}"`);
+        const replica = /replica="([^"]+)"/.exec(line)![1]!;
+        expect(replicaNode.get(replica), line).toBe(node.id);
+      }
+    }
+  });
+
   it("a legacy session opened through one node continues through every other; an id naming a gone replica is 404", { timeout: 30_000 }, async () => {
     // Opened through a node without the session's replica (b never runs SessionFront).
     const client = new Client({ name: "cluster-session-test", version: "1" });

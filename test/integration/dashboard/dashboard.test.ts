@@ -80,6 +80,24 @@ describe("dashboard", () => {
     expect(await page.locator('[data-deployment="WeatherMCP"] [data-testid="replica-count"]').textContent()).toBe("3 / 3");
   });
 
+  it("shows the cluster's nodes in cluster mode, and no nodes panel otherwise", async () => {
+    expect(await page.isHidden('[data-testid="nodes-panel"]')).toBe(true);
+    const next = structuredClone(rt.snapshot);
+    next.cluster = { name: "prod", nodeId: "a", leader: "b", term: 4 } as never;
+    next.nodes = [
+      { id: "a", state: "ALIVE", leader: false, address: "http://10.0.0.1:8000", resources: { total: { CPU: 4 }, available: { CPU: 3 } }, lastSeenMsAgo: 200 },
+      { id: "b", state: "DEAD", leader: true, resources: { total: { CPU: 2 }, available: { CPU: 2 } }, lastSeenMsAgo: 4_000 },
+    ];
+    rt.snapshot = next;
+    await page.waitForSelector('[data-testid="node"][data-node="b"]', { timeout: 10_000 });
+    expect(await page.textContent('[data-testid="cluster"]')).toBe("cluster prod · this node a · leader b");
+    const a = page.locator('[data-node="a"]');
+    expect(await a.locator('[data-testid="node-state"]').textContent()).toBe("ALIVE");
+    expect(await a.textContent()).toContain("CPU 1 / 4");
+    expect(await page.locator('[data-node="b"]').textContent()).toContain("leader");
+    expect(await page.locator('[data-node="b"] [data-testid="node-state"]').getAttribute("class")).toContain("s-bad");
+  });
+
   it("renders a screenshot that is not blank", async () => {
     const png = await page.screenshot({ fullPage: true });
     if (process.env.STINGRAY_SCREENSHOT_DIR) {

@@ -77,4 +77,21 @@ describe("formatStatus", () => {
     expect(text).toContain("! replica tr#Translator#3 of tr/Translator: its thread did not exit within 2s of being terminated (blocked in native code?), for 1m");
     expect(text).toContain("restart the process (/-/ready fails)");
   });
+
+  it("lists the cluster's nodes: state, leader, address, resources used, last heartbeat", () => {
+    const text = formatStatus({
+      runtime: { address: "http://127.0.0.1:8001" },
+      applications: [],
+      cluster: { name: "prod", nodeId: "a", leader: "b", term: 3 } as never,
+      nodes: [
+        { id: "a", state: "ALIVE", leader: false, address: "http://127.0.0.1:8001", resources: { total: { CPU: 4 }, available: { CPU: 2.5 } }, lastSeenMsAgo: 120 },
+        { id: "b", state: "DEAD", leader: true, resources: { total: { CPU: 2, GPU: 1 }, available: { CPU: 2, GPU: 0.5 } }, lastSeenMsAgo: 3_400, codeMismatch: [{ app: "echo", expected: "e1", actual: "f2" }] },
+      ],
+    });
+    expect(text).toContain("cluster prod · this node a · leader b");
+    expect(text).toMatch(/NODE\s+STATE\s+LEADER\s+ADDRESS\s+RESOURCES USED\/TOTAL\s+LAST SEEN/);
+    expect(text).toMatch(/a\s+ALIVE\s+http:\/\/127\.0\.0\.1:8001\s+CPU 1\.5\/4\s+0\.1s ago/);
+    expect(text).toMatch(/b\s+DEAD\s+yes\s+-\s+CPU 0\/2, GPU 0\.5\/1\s+3\.4s ago/);
+    expect(text).toContain("! node b has other code for echo (f2, cluster e1): not serving it");
+  });
 });
