@@ -16,6 +16,7 @@ import { NodeAgent, type LocalRuntime } from "./agent.ts";
 import { buildApplicationRecord, type ClusterDeploySource } from "./app-record.ts";
 import { CallClient } from "./call-client.ts";
 import { CallServer, type LocalReplicaLookup } from "./call-server.ts";
+import { ClusterAutoscaler } from "./cluster-autoscaler.ts";
 import { McpEventRelay } from "./event-relay.ts";
 import { RemoteReplicaSet, type RemoteReplicaSink } from "./remote-replicas.ts";
 import { ClusterConnection } from "./connection.ts";
@@ -57,6 +58,7 @@ export class ClusterNode {
   readonly #server: CallServer;
   readonly #remote: RemoteReplicaSet;
   readonly #events: McpEventRelay;
+  readonly #autoscaler = new ClusterAutoscaler();
   readonly #startedAt = Date.now();
   readonly #joinedAtMs: number;
   #seq = 0;
@@ -272,7 +274,8 @@ export class ClusterNode {
         codeMismatch: new Set(n.beat.codeMismatch.map((m) => m.app)),
       }));
     const current = this.#agent.placement;
-    const apps = placeReplicas(this.#agent.records(), nodes, current?.apps ?? {});
+    const wanted = this.#autoscaler.apply(this.#agent.records(), this.#membership.nodes(), current, this.#clock.now());
+    const apps = placeReplicas(wanted, nodes, current?.apps ?? {});
     const term = this.#lease.term;
     if (current && current.term === term && JSON.stringify(current.apps) === JSON.stringify(apps)) return;
     const record: PlacementRecord = { v: WIRE_VERSION, term, leader: this.#options.nodeId, apps };
@@ -300,8 +303,10 @@ export class ClusterNode {
       return;
     }
     const replicas: NodeHeartbeat["replicas"] = [];
+    const queued: NonNullable<NodeHeartbeat["queued"]> = [];
     for (const app of local.applications) {
       for (const d of app.deployments) {
+        if (d.queued) queued.push({ app: app.name, deployment: d.name, n: d.queued });
         for (const r of d.replicas ?? []) {
           replicas.push({
             app: app.name,
@@ -324,6 +329,7 @@ export class ClusterNode {
       resources: local.runtime.resources ?? { total: {}, available: {} },
       leader: this.#lease.isLeader,
       replicas,
+      ...(queued.length > 0 ? { queued } : {}),
       codeMismatch: this.#agent.codeMismatch(),
     };
     const address = this.#runtime.address();

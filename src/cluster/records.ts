@@ -45,6 +45,8 @@ export interface NodeHeartbeat {
   /** Whether this node believes it holds the leader lease. */
   leader: boolean;
   replicas: ReplicaSummary[];
+  /** Requests waiting in this node's routers, per deployment (only where some wait). */
+  queued?: Array<{ app: string; deployment: string; n: number }>;
   /** Applications whose code on this node differs from the desired state (not served here). */
   codeMismatch: CodeMismatch[];
 }
@@ -52,7 +54,10 @@ export interface NodeHeartbeat {
 /** One deployment of an application as the leader needs it for placement. */
 export interface DeploymentDemand {
   name: string;
-  /** Replicas wanted cluster-wide (numReplicas, or autoscaling's initial replicas for now). */
+  /**
+   * Replicas wanted cluster-wide: numReplicas, or for an autoscaling deployment its initial
+   * replicas (the leader's ClusterAutoscaler then sets the number from the cluster's load).
+   */
   replicas: number;
   /** What one replica reserves, in user units (CPU, GPU, custom resources). */
   resources: ResourceAmounts;

@@ -66,11 +66,14 @@ export function clusterStatus<T extends StatusSnapshot>(local: T, ctx: ClusterSt
       const replicaStates: Record<string, number> = {};
       for (const r of replicas) replicaStates[r.state] = (replicaStates[r.state] ?? 0) + 1;
       const running = replicaStates.RUNNING ?? 0;
+      // The leader's placement holds the current target (autoscaling moves it); before the first
+      // placement, the desired state's.
+      const target = p ? Object.values(p.nodes).reduce((a, b) => a + b, 0) + p.pending : demand.replicas;
       const info: DeploymentStatusInfo = {
         ...(base ?? {}),
         name: demand.name,
-        status: running >= demand.replicas && demand.replicas > 0 ? "HEALTHY" : "UPDATING",
-        targetReplicas: demand.replicas,
+        status: running >= target ? "HEALTHY" : "UPDATING",
+        targetReplicas: target,
         replicaStates,
         replicas,
         resourcesPerReplica: demand.resources,

@@ -31,7 +31,7 @@ let sessionNode: ClusterNodeProcess;
 
 const NODE_FLAGS: Record<string, string[]> = {
   a: ["--num-cpus", "3"],
-  b: ["--num-cpus", "1.4", "--num-gpus", "1"],
+  b: ["--num-cpus", "1.45", "--num-gpus", "1"],
   c: ["--num-cpus", "3"],
 };
 
@@ -54,18 +54,18 @@ interface LoadResult {
   failed: string[];
 }
 
-/** `workers` MCP clients calling `echo` through `via` back to back until `stop` resolves. */
-async function load(via: ClusterNodeProcess, workers: number, stop: Promise<void>): Promise<LoadResult> {
+/** `workers` MCP clients calling `sleep` through `via` back to back until `stop` resolves. */
+async function load(via: ClusterNodeProcess, workers: number, stop: Promise<void>, prefix = "/echo", sleepMs = 20): Promise<LoadResult> {
   const result: LoadResult = { ok: 0, failed: [] };
   let stopped = false;
   void stop.then(() => (stopped = true));
   await Promise.all(
     Array.from({ length: workers }, async (_, w) => {
-      const client: Client = await mcpClient(via, "/echo");
+      const client: Client = await mcpClient(via, prefix);
       try {
         for (let i = 0; !stopped; i++) {
           try {
-            await toolText(client, "sleep", { ms: 20 });
+            await toolText(client, "sleep", { ms: sleepMs });
             result.ok++;
           } catch (err) {
             result.failed.push(`worker ${w} call ${i}: ${(err as Error).message}`);
@@ -224,6 +224,30 @@ describe("the cross-node data plane", () => {
     console.log(`[cluster] tools/call p50 via the Front node ${p50(local)} ms (Front → Back crosses once); via node b ${p50(remote)} ms (crosses twice more); p99 ${percentile(local, 0.99).toFixed(2)} / ${percentile(remote, 0.99).toFixed(2)} ms`);
     // A NATS hop is ~0.1 ms on loopback: two more of them must not cost whole milliseconds.
     expect(percentile(remote, 0.5)).toBeLessThan(percentile(local, 0.5) + 5);
+  });
+
+  it("the leader autoscales a deployment on the whole cluster's load, over several nodes, and back down", { timeout: 90_000 }, async () => {
+    const deployed = await runCli(["deploy", "test/fixtures/cluster/auto.yaml", "--address", nodes.get("b")!.address], { timeoutMs: 80_000 });
+    expect(deployed.code, deployed.stderr).toBe(0);
+    const total = async () => Object.values(replicasByNode(await status(nodes.get("a")!), "auto")).reduce((x, y) => x + y, 0);
+    await until("one auto replica", 30_000, async () => ((await total()) === 1 ? true : undefined));
+    let stop!: () => void;
+    const stopped = new Promise<void>((r) => (stop = r));
+    // 8 calls of 200 ms in flight all the time, through one node: the target is 4 (maxReplicas).
+    const running = load(nodes.get("a")!, 8, stopped, "/auto", 200);
+    const startedAt = Date.now();
+    const spread = await until("four auto replicas", 30_000, async () => {
+      const byNode = replicasByNode(await status(nodes.get("c")!), "auto");
+      return Object.values(byNode).reduce((x, y) => x + y, 0) === 4 ? byNode : undefined;
+    });
+    const upMs = Date.now() - startedAt;
+    stop();
+    const result = await running;
+    expect(result.failed).toEqual([]);
+    expect(Object.keys(spread).length).toBeGreaterThanOrEqual(2);
+    const idleAt = Date.now();
+    await until("back to one auto replica", 30_000, async () => ((await total()) === 1 ? true : undefined));
+    console.log(`[cluster] autoscaling: 1 → 4 replicas ${JSON.stringify(spread)} in ${upMs} ms under load; back to 1 in ${Date.now() - idleAt} ms idle`);
   });
 
   it("kill -9 of a node under load: only the calls in flight on it fail, then its replica runs elsewhere", { timeout: 90_000 }, async () => {
