@@ -32,7 +32,7 @@ interface Entry {
   what: string;
 }
 
-// Budgets (kill limits) add up to 535 s; a full run takes about 7 minutes. Each script sizes its own
+// Budgets (kill limits) add up to 595 s; a full run takes about 7.5 minutes. Each script sizes its own
 // phases to fit (BENCH_BUDGET_S).
 const BENCHMARKS: Entry[] = [
   { name: "mcp-throughput", script: "benchmarks/mcp-throughput.ts", budgetS: 240, what: "MCP tools/call via stingray vs the bare SDK, 2025 and 2026 eras" },
@@ -42,6 +42,7 @@ const BENCHMARKS: Entry[] = [
   { name: "wedge-recovery", script: "benchmarks/wedge-recovery.ts", budgetS: 75, what: "replica wedged in a busy loop under load" },
   { name: "cold-start", script: "benchmarks/cold-start.ts", budgetS: 80, what: "command to first tools/call; idle replica memory (TypeScript and JavaScript)" },
   { name: "overload", script: "benchmarks/overload.ts", budgetS: 35, what: "2x capacity: 503 + Retry-After, bounded latency" },
+  { name: "cluster-calls", script: "benchmarks/cluster-calls.ts", budgetS: 60, what: "cluster mode: a call to a replica on another node (NATS) vs the local replica, handle and MCP" },
 ];
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
