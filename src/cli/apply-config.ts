@@ -48,7 +48,7 @@ export async function applyDeployConfig(input: unknown, runtime: RuntimeBridge, 
   const applied: AppliedApplication[] = [];
   for (const { cfg, app, importPath } of loaded) {
     const routePrefix = cfg.routePrefix ?? "/";
-    await runtime.deploy(app, { name: cfg.name, routePrefix, importPath, args: cfg.args });
+    await runtime.deploy(app, { name: cfg.name, routePrefix, importPath, args: cfg.args, ...(cfg.nodeSelector ? { nodeSelector: cfg.nodeSelector } : {}) });
     applied.push({ name: cfg.name, routePrefix, url: appUrl(runtime.address, routePrefix, runtime.mcpPath(app)) });
   }
   const deleted: string[] = [];

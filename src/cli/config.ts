@@ -32,6 +32,8 @@ const applicationSchema = z.strictObject({
   /** Passed to the export when it is an application builder function. */
   args: z.record(z.string(), z.unknown()).optional(),
   deployments: z.array(deploymentOverrideSchema).optional(),
+  /** Cluster mode: only nodes whose labels include all of these get the application's replicas. */
+  nodeSelector: z.record(z.string().regex(/^[A-Za-z0-9_.\/-]{1,63}$/, "a label key"), z.string().max(63)).optional(),
 });
 
 const portSchema = z.number().int("must be an integer").min(0).max(65535);
@@ -50,6 +52,8 @@ export interface ApplicationConfig {
   importPath: string;
   args?: Record<string, unknown>;
   deployments?: DeploymentOverride[];
+  /** Cluster mode: only nodes whose labels include all of these get its replicas (ignored on one node). */
+  nodeSelector?: Record<string, string>;
 }
 
 export interface DeployConfig {

@@ -32,6 +32,8 @@ export interface BridgeDeployOptions {
   importPath?: string;
   /** Builder-function arguments it was loaded with. */
   args?: Record<string, unknown>;
+  /** Cluster mode: only nodes whose labels include all of these get its replicas. */
+  nodeSelector?: Record<string, string>;
 }
 
 export interface RuntimeBridge {

@@ -36,14 +36,14 @@ export async function startServeRuntime(options: RuntimeStartOptions): Promise<R
     get address() {
       return runtime.address!;
     },
-    async deploy(app, { name, routePrefix, importPath, args }) {
+    async deploy(app, { name, routePrefix, importPath, args, nodeSelector }) {
       if (!cluster) {
         await runtime.deploy(app, { name, routePrefix, wait: true });
         return;
       }
       // Cluster mode: write the desired state; the leader places it and every node imports it by path.
       if (!importPath) throw new InvalidOptionsError(`application "${name}": cluster mode deploys by import path ("module.ts:export")`);
-      await cluster.deploy(app, { name, routePrefix, importPath, args });
+      await cluster.deploy(app, { name, routePrefix, importPath, args, ...(nodeSelector ? { nodeSelector } : {}) });
       await cluster.waitForApplication(name);
     },
     delete: async (name) => {

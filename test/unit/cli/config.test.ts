@@ -91,6 +91,14 @@ describe("parseDeployConfig", () => {
     );
     expect(issuesOf(() => validateDeployConfig(null, "request"))[0]).toMatch(/empty/);
   });
+
+  it("takes an application's nodeSelector (cluster mode) and names a bad label key", () => {
+    const ok = validateDeployConfig({ applications: [{ name: "a", importPath: "a.ts:app", nodeSelector: { gpu: "a100", "topology.zone": "b" } }] }, "request");
+    expect(ok.applications[0]!.nodeSelector).toEqual({ gpu: "a100", "topology.zone": "b" });
+    expect(issuesOf(() => validateDeployConfig({ applications: [{ name: "a", importPath: "a.ts:app", nodeSelector: { "bad key": "x" } }] }, "request")).join("\n")).toMatch(
+      /applications\[0\]\.nodeSelector/,
+    );
+  });
 });
 
 describe("resolveImportPaths", () => {
