@@ -201,6 +201,24 @@ describe("the cross-node data plane", () => {
     await until("Back saw the cancellation", 5_000, async () => (Number(await callTool(frontNode, "/xnode", "cancelled", {})) > before ? true : undefined));
   });
 
+  it("a client that goes away cancels the work two nodes away (its proxy → Front → Back)", { timeout: 30_000 }, async () => {
+    const before = Number(await callTool(frontNode, "/xnode", "cancelled", {}));
+    // Through the node that runs neither Front nor Back.
+    const via = [...nodes.values()].find((n) => n.id !== "b" && n.id !== frontNode.id)!;
+    const call = modernRequest("tools/call", { name: "hold", arguments: { ms: 20_000, timeoutMs: 30_000 } }, 80);
+    const aborter = new AbortController();
+    const pending = fetch(`${via.address}/xnode/mcp`, { method: "POST", headers: call.headers, body: call.body, signal: aborter.signal }).then(
+      (r) => r.text(),
+      () => "aborted",
+    );
+    await new Promise((r) => setTimeout(r, 500));
+    aborter.abort();
+    expect(await pending).toBe("aborted");
+    const started = Date.now();
+    await until("Back saw the cancellation", 5_000, async () => (Number(await callTool(frontNode, "/xnode", "cancelled", {})) > before ? true : undefined));
+    console.log(`[cluster] client disconnect → Back's call aborted two hops away within ${Date.now() - started} ms of the check starting`);
+  });
+
   it("cross-node MCP and handle calls cost a fraction of a millisecond more than local ones", { timeout: 60_000 }, async () => {
     // The same tool through the Front node (local Front) and through b (Front on another node).
     const measure = async (node: ClusterNodeProcess): Promise<number[]> => {
