@@ -159,7 +159,7 @@ export class PiscinaReplicaActor implements ReplicaActor {
     this.#failAll(() => new ReplicaDiedError(`replica ${this.id} was terminated with this call in flight: ${reason.message}`, { cause: reason }));
     this.#drained?.();
     // No drain: Worker.terminate() interrupts running JavaScript at once (a busy loop included).
-    return this.#teardown();
+    return this.#teardown(`was terminated: ${reason.message}`);
   }
 
   start(): Promise<void> {
@@ -194,7 +194,7 @@ export class PiscinaReplicaActor implements ReplicaActor {
     this.#port = port1;
     const writer = new PortWriter<ToReplica>(port1, (msg, err) => this.#unclonable(msg, err));
     this.#writer = writer;
-    this.#upcalls = new UpcallServer(spec.upcall, writer);
+    this.#upcalls = new UpcallServer(spec.upcall, writer, spec.replicaId);
     port1.on("message", (msg: FromReplica) => this.#onMessage(msg));
 
     const pool = new Piscina({
@@ -282,7 +282,7 @@ export class PiscinaReplicaActor implements ReplicaActor {
         }),
       );
       this.#starting = undefined;
-      await this.#teardown();
+      await this.#teardown("was stopped while starting");
       return;
     }
     this.#state = "STOPPING";
@@ -298,7 +298,7 @@ export class PiscinaReplicaActor implements ReplicaActor {
     if (this.#state !== "STOPPING") return; // it died while draining
     this.#state = "STOPPED";
     this.#failAll(() => new ReplicaStoppedError(`replica ${this.id} was stopped before the call finished`));
-    await this.#teardown();
+    await this.#teardown("was stopped (scaled down, replaced by an update, or shut down)");
   }
 
   /** Why a new call cannot start, or undefined when it can. */
@@ -424,7 +424,7 @@ export class PiscinaReplicaActor implements ReplicaActor {
           ),
         );
         this.#starting = undefined;
-        void this.#teardown();
+        void this.#teardown("failed to start");
         return;
       }
       default:
@@ -452,13 +452,13 @@ export class PiscinaReplicaActor implements ReplicaActor {
         new ReplicaStartError(`replica ${this.id} failed to start: its thread ${cause.text}`, { cause: err }),
       );
       this.#starting = undefined;
-      void this.#teardown();
+      void this.#teardown("failed to start");
       return;
     }
     const died = new ReplicaDiedError(`replica ${this.id} died: its thread ${cause.text}`, { cause: err });
     this.#failAll(() => new ReplicaDiedError(`replica ${this.id} died with this call in flight: its thread ${cause.text}`, { cause: err }));
     this.#drained?.();
-    void this.#teardown();
+    void this.#teardown(`died: its thread ${cause.text}`);
     if (state === "STOPPING") return; // stop() was asked for: no death event
     for (const listener of this.#deathListeners.splice(0)) {
       try {
@@ -488,10 +488,13 @@ export class PiscinaReplicaActor implements ReplicaActor {
     }
   }
 
-  /** Ends the thread once; every caller gets the same promise, settled when it has exited. */
-  #teardown(): Promise<void> {
+  /**
+   * Ends the thread once; every caller gets the same promise, settled when it has exited. `why`
+   * (the first caller's) tells the replica services what became of the replica.
+   */
+  #teardown(why: string): Promise<void> {
     this.#exited ??= (async () => {
-      this.#upcalls?.closeAll();
+      this.#upcalls?.closeAll(`replica ${this.id} ${why}`);
       this.#port?.close();
       const pool = this.#pool;
       this.#pool = undefined;

@@ -4,6 +4,7 @@
 
 import type { CallOptions, CallTransport } from "./call.ts";
 import type { ReplicaId } from "./ids.ts";
+import type { UpcallTransport } from "./replica-services.ts";
 
 export interface ReplicaSpec {
   replicaId: ReplicaId;
@@ -35,8 +36,8 @@ export interface ReplicaSpec {
   memoryMb?: number;
   /** The cluster node that runs it (cluster mode only; `getReplicaContext().nodeId`). */
   nodeId?: string;
-  /** Handle calls made inside the replica are sent here (the main thread's router). */
-  upcall?: CallTransport;
+  /** Handle calls made inside the replica are sent here (the main thread's router and services). */
+  upcall?: UpcallTransport;
 }
 
 export interface ReplicaDeath {

@@ -29,6 +29,9 @@ import { PoolScheduler, type ReplicaScheduler } from "./placement.ts";
 import type { ReplicaActor, ReplicaFactory } from "./replica.ts";
 import { PiscinaReplicaActor } from "./replica-actor.ts";
 import { ResourcePool, detectNodeResources } from "./resources.ts";
+import { withReplicaServices } from "./replica-services.ts";
+import { MemoryTaskStore } from "../tasks/memory-task-store.ts";
+import { taskStoreServices } from "../tasks/task-services.ts";
 // Type-only: cluster code (and NATS) loads only when `cluster` is set.
 import type { ClusterOptions } from "../cluster/options.ts";
 import type { ClusterNode } from "../cluster/node.ts";
@@ -89,6 +92,8 @@ export class Runtime {
   readonly #log: Logger;
   readonly #transport: CallTransport;
   readonly #dispatcher: ControllerDispatcher;
+  /** MCP Tasks records of this node's replicas (cluster-wide stores plug in behind TaskStore). */
+  readonly #tasks = new MemoryTaskStore();
   readonly #startedAt = Date.now();
   #proxy: Proxy | undefined;
   #address: string | undefined;
@@ -112,7 +117,7 @@ export class Runtime {
       replicaFactory: options.replicaFactory ?? ((spec) => new PiscinaReplicaActor(nodeId === undefined ? spec : { ...spec, nodeId })),
       scheduler,
       log: this.#log,
-      upcall: this.#transport,
+      upcall: withReplicaServices(this.#transport, taskStoreServices(this.#tasks, (m) => this.#log.warn(m))),
       tickMs: options.tickMs,
     });
     controller.current = this.#controller;
@@ -260,6 +265,7 @@ export class Runtime {
         this.#log.warn({ err }, "closing the HTTP proxy failed");
       }
       await this.#controller.shutdown();
+      this.#tasks.close();
       await this.#cluster?.close().catch((err: unknown) => this.#log.warn({ err }, "leaving the cluster failed"));
       this.#closed();
     })();

@@ -2,9 +2,13 @@
 // run through the runtime's CallTransport (the router); results, stream items (flow-controlled by
 // the worker's credit) and errors go back down the port. A cancel from the worker aborts the
 // call's signal and returns the stream's iterator; a dead or stopped replica aborts them all.
+// Upcalls to SERVICES_APP go to the node's replica services (replica-services.ts), bound to this
+// replica's id, which also hear when the replica is gone.
 
 import { CancelledError, DeploymentNotFoundError, serializeError } from "../errors.ts";
 import type { CallOptions, CallTransport } from "./call.ts";
+import type { ReplicaId } from "./ids.ts";
+import { SERVICES_APP, type ReplicaServices, type UpcallTransport } from "./replica-services.ts";
 import { StreamCredit, type PortWriter, type ToReplica, type UpcallRequest } from "./protocol.ts";
 
 interface ActiveUpcall {
@@ -17,15 +21,26 @@ export class UpcallServer {
   readonly #transport: CallTransport | undefined;
   readonly #writer: PortWriter<ToReplica>;
   readonly #active = new Map<number, ActiveUpcall>();
+  readonly #replicaId: ReplicaId | undefined;
+  readonly #services: ReplicaServices | undefined;
+  #serviceTransport: CallTransport | undefined;
 
-  constructor(transport: CallTransport | undefined, writer: PortWriter<ToReplica>) {
+  constructor(transport: UpcallTransport | undefined, writer: PortWriter<ToReplica>, replicaId?: ReplicaId) {
     this.#transport = transport;
     this.#writer = writer;
+    this.#replicaId = replicaId;
+    this.#services = replicaId === undefined ? undefined : transport?.services;
   }
 
   handle(msg: UpcallRequest): void {
     switch (msg.type) {
       case "upcall":
+        if (msg.target.app === SERVICES_APP && this.#services) {
+          this.#serviceTransport ??= this.#services.forReplica(this.#replicaId!);
+          if (msg.stream) void this.#stream(this.#serviceTransport, msg);
+          else this.#call(this.#serviceTransport, msg);
+          return;
+        }
         if (!this.#transport) {
           const err = new DeploymentNotFoundError(
             `handle calls are not available in this replica (no upcall transport): cannot call ${msg.target.app}#${msg.target.deployment}.${msg.method}()`,
@@ -54,9 +69,10 @@ export class UpcallServer {
     this.#abort(msg.id);
   }
 
-  /** Aborts every upcall in flight (the replica is gone). */
-  closeAll(): void {
+  /** Aborts every upcall in flight and tells the replica services why the replica is gone. */
+  closeAll(reason = "its thread ended"): void {
     for (const id of [...this.#active.keys()]) this.#abort(id);
+    if (this.#services && this.#replicaId !== undefined) this.#services.replicaGone(this.#replicaId, reason);
   }
 
   #call(transport: CallTransport, msg: Extract<UpcallRequest, { type: "upcall" }>): void {
