@@ -1,5 +1,5 @@
 // The cluster flags shared by `stingray start` and `stingray run` (--cluster, --cluster-name,
-// --node-id, --labels) turned into validated cluster options. Imports no NATS.
+// --node-id, --labels, --cluster-kv-replicas) turned into validated cluster options. Imports no NATS.
 
 import { parseLabels, parseServerList, resolveClusterOptions, type ResolvedClusterOptions } from "../cluster/options.ts";
 
@@ -10,6 +10,8 @@ export interface ClusterFlags {
   nodeId?: string;
   /** "k=v,k2=v2". */
   labels?: string;
+  /** JetStream replicas of the cluster's KV buckets. */
+  clusterKvReplicas?: string;
 }
 
 /** Undefined without --cluster; throws InvalidOptionsError naming the bad flag. */
@@ -21,6 +23,7 @@ export function clusterFromFlags(flags: ClusterFlags): ResolvedClusterOptions | 
       ...(flags.clusterName !== undefined ? { name: flags.clusterName } : {}),
       ...(flags.nodeId !== undefined ? { nodeId: flags.nodeId } : {}),
       ...(flags.labels !== undefined ? { labels: parseLabels(flags.labels) } : {}),
+      ...(flags.clusterKvReplicas !== undefined ? { kvReplicas: Number(flags.clusterKvReplicas) } : {}),
     },
     "--cluster",
   );

@@ -36,7 +36,8 @@ function clusterOptions(cmd: Command): Command {
     .addOption(new Option("--cluster <urls>", "join a cluster on NATS: comma-separated server URLs, e.g. nats://h1:4222,nats://h2:4222"))
     .addOption(new Option("--cluster-name <name>", 'cluster name (KV buckets and subjects are namespaced by it; default "stingray")'))
     .addOption(new Option("--node-id <id>", "this node's id (default: <hostname>-<pid>-<random>)"))
-    .addOption(new Option("--labels <k=v,...>", "node labels deployments can select nodes by, e.g. zone=a,gpu=a100"));
+    .addOption(new Option("--labels <k=v,...>", "node labels deployments can select nodes by, e.g. zone=a,gpu=a100"))
+    .addOption(new Option("--cluster-kv-replicas <n>", "JetStream replicas of the cluster's KV buckets when created (default 3 with 3+ servers listed, else 1)"));
 }
 
 export function buildProgram(io: CliIO, setExitCode: (code: number) => void): Command {

@@ -8,6 +8,10 @@
 //     deployments retry it elsewhere, in the router).
 // Cancellation (the caller's signal, breaking out of a stream) is sent to the owner's control
 // subject; stream items are checked for gaps and acknowledged with credits (rule 8).
+// After a NATS connection broke (this node's, or the owner's: `probe`), every call in flight asks
+// its owner what became of it, since a message in transit through a dying server is lost: still
+// running (wait), never arrived (re-routed: nothing ran), or finished with the answer lost (failed
+// rather than run twice; small unary answers are simply sent again).
 
 import {
   CancelledError,
@@ -72,6 +76,17 @@ export class CallClient {
     return this.#pending.size;
   }
 
+  /** Asks the owners of the calls in flight (all, or those on `node`) what became of them. */
+  probe(node?: string): number {
+    let n = 0;
+    for (const [reply, p] of this.#pending) {
+      if (node !== undefined && p.node !== node) continue;
+      this.#control(p.node, { k: "status", reply });
+      n++;
+    }
+    return n;
+  }
+
   /** The node died (or left): every call in flight on it fails with `err`. */
   failNode(node: string, err: Error): number {
     let n = 0;
@@ -117,9 +132,11 @@ export class CallClient {
       this.#pending.set(reply, {
         node: target.node,
         answer: (a) => {
+          if (a.k === "status" && a.state === "running") return;
           finish();
           if (a.k === "ok") resolve(a.value);
           else if (a.k === "err") reject(errorOf(a, target));
+          else if (a.k === "status") reject(lostInTransit(a.state, target, method, false));
           else reject(new ReplicaDiedError(`node ${target.node} answered a call with a stream`));
         },
         fail: (err) => {
@@ -164,9 +181,15 @@ export class CallClient {
       poke();
     };
     let timer: NodeJS.Timeout | undefined;
+    let received = false;
     this.#pending.set(reply, {
       node: target.node,
       answer: (a) => {
+        if (a.k === "status") {
+          if (a.state !== "running") failure ??= lostInTransit(a.state, target, method, received);
+          poke();
+          return;
+        }
         answered = true;
         if (timer) clearTimeout(timer);
         queue.push(a);
@@ -201,10 +224,11 @@ export class CallClient {
           finished = true;
           throw errorOf(a, target);
         }
-        if (a.k === "ok") {
+        if (a.k === "ok" || a.k === "status") {
           finished = true;
           throw new ReplicaDiedError(`node ${target.node} answered a stream with a single value`);
         }
+        received = true;
         if (a.seq !== expected++) {
           throw new ReplicaDiedError(`the stream from replica ${target.replicaId} on node ${target.node} lost messages (expected #${expected - 1}, got #${a.seq})`);
         }
@@ -272,6 +296,14 @@ export class CallClient {
     }
     pending.answer(answer);
   }
+}
+
+/** A call whose message was lost in transit: re-routable only if it never ran. */
+function lostInTransit(state: "unknown" | "finished" | "running", target: RemoteTarget, method: string, started: boolean): Error {
+  if (state === "unknown" && !started) {
+    return new ReplicaUnreachableError(`${method}() never reached node ${target.node} (lost in transit while a NATS server connection broke)`);
+  }
+  return new ReplicaDiedError(`the answer of ${method}() from node ${target.node} was lost in transit while a NATS server connection broke`);
 }
 
 function errorOf(a: Extract<CallAnswer, { k: "err" }>, target: RemoteTarget): Error {

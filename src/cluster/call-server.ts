@@ -9,6 +9,12 @@
 // consumed (core NATS has no flow control: rule 8); the caller's `credit` messages let more go.
 // Cancels (client gone, handle cancel, deadline) abort the call's signal in the replica. When the
 // caller's node dies, its calls here are cancelled: nobody is left to read their answers.
+//
+// A message in transit through a NATS server that dies is lost. So the server remembers, for a
+// while, which calls finished and (when small) their answers: a caller whose connection broke (or
+// whose peer's did) asks about its calls in flight, and gets "running", the answer again,
+// "unknown" (never arrived: it may go elsewhere) or "finished" (a stream, or an answer too large
+// to keep: the caller fails it rather than run it twice).
 
 import {
   ReplicaStoppedError,
@@ -32,6 +38,18 @@ import {
 /** How the server finds the replica a call names: routable replicas of this node only. */
 export type LocalReplicaLookup = (app: string, deployment: string, replicaId: string) => ReplicaActor | undefined;
 
+/** How long, and how many, finished calls are remembered for `status` questions. */
+const FINISHED_TTL_MS = 30_000;
+const MAX_FINISHED = 20_000;
+/** Answers up to this size are kept to be sent again; larger ones are remembered as finished only. */
+const MAX_KEPT_ANSWER_BYTES = 64 * 1024;
+
+interface FinishedCall {
+  at: number;
+  /** The encoded final answer of a unary call, when small enough to keep. */
+  answer: Uint8Array | undefined;
+}
+
 interface RunningCall {
   from: string;
   abort: AbortController;
@@ -47,6 +65,8 @@ export class CallServer {
   readonly #lookup: LocalReplicaLookup;
   readonly #log: Logger;
   readonly #calls = new Map<string, RunningCall>();
+  /** Oldest first (insertion order), pruned by age and count. */
+  readonly #finished = new Map<string, FinishedCall>();
   readonly #subs: BusSubscription[] = [];
   #idle: (() => void) | undefined;
 
@@ -123,22 +143,24 @@ export class CallServer {
       ...(request.longLived ? { longLived: true } : {}),
     };
     const done = request.k === "stream" ? this.#runStream(actor, request, options, reply, call) : this.#runCall(actor, request, options, reply);
-    void done.finally(() => {
+    void done.then((answer) => {
       this.#calls.delete(reply);
+      this.#remember(reply, answer);
       if (this.#calls.size === 0) this.#idle?.();
     });
   }
 
-  async #runCall(actor: ReplicaActor, request: CallRequest, options: object, reply: string): Promise<void> {
+  /** Resolves with the encoded final answer (for `status` questions), never rejects. */
+  async #runCall(actor: ReplicaActor, request: CallRequest, options: object, reply: string): Promise<Uint8Array | undefined> {
     try {
       const value = await actor.call(request.method, request.args, options);
-      this.#answer(reply, { k: "ok", value });
+      return this.#answer(reply, { k: "ok", value });
     } catch (err) {
-      this.#answerError(reply, err);
+      return this.#answerError(reply, err);
     }
   }
 
-  async #runStream(actor: ReplicaActor, request: CallRequest, options: object, reply: string, call: RunningCall): Promise<void> {
+  async #runStream(actor: ReplicaActor, request: CallRequest, options: object, reply: string, call: RunningCall): Promise<undefined> {
     let seq = 0;
     let iterator: AsyncIterator<unknown> | undefined;
     try {
@@ -172,20 +194,52 @@ export class CallServer {
       return;
     }
     const call = this.#calls.get(control.reply);
+    if (control.k === "status") {
+      this.#answerStatus(control.reply, call !== undefined);
+      return;
+    }
     if (!call) return;
     if (control.k === "cancel") call.abort.abort();
     else call.credit += control.n;
     call.wake?.();
   }
 
-  #answerError(reply: string, err: unknown): void {
+  #answerError(reply: string, err: unknown): Uint8Array | undefined {
     // A stopping replica refused the call before running it: the caller may send it elsewhere.
     const undelivered = err instanceof ReplicaStoppedError;
-    this.#answer(reply, { k: "err", error: serializeError(err), ...(undelivered ? { undelivered: true } : {}) });
+    return this.#answer(reply, { k: "err", error: serializeError(err), ...(undelivered ? { undelivered: true } : {}) });
   }
 
-  /** Sends an answer; one too large for NATS becomes an error naming the limit (unless `rethrow`). */
-  #answer(reply: string, answer: CallAnswer, rethrow = false): void {
+  #remember(reply: string, answer: Uint8Array | undefined): void {
+    const now = Date.now();
+    for (const [key, f] of this.#finished) {
+      if (now - f.at < FINISHED_TTL_MS && this.#finished.size < MAX_FINISHED) break;
+      this.#finished.delete(key);
+    }
+    this.#finished.set(reply, { at: now, answer: answer && answer.length <= MAX_KEPT_ANSWER_BYTES ? answer : undefined });
+  }
+
+  /** What became of a call, for a caller that may have lost a message in transit. */
+  #answerStatus(reply: string, running: boolean): void {
+    const finished = this.#finished.get(reply);
+    if (!running && finished?.answer) {
+      this.#publish(reply, finished.answer);
+      return;
+    }
+    const state = running ? "running" : finished ? "finished" : "unknown";
+    this.#answer(reply, { k: "status", state });
+  }
+
+  /** Calls this node answered recently (status questions), for tests. */
+  get remembered(): number {
+    return this.#finished.size;
+  }
+
+  /**
+   * Sends an answer and returns its encoding; one too large for NATS becomes an error naming the
+   * limit (unless `rethrow`).
+   */
+  #answer(reply: string, answer: CallAnswer, rethrow = false): Uint8Array | undefined {
     let data: Uint8Array;
     try {
       data = encode(answer, this.#bus.maxPayload, answer.k === "item" ? "a stream item" : "the call's result");
@@ -193,6 +247,11 @@ export class CallServer {
       if (rethrow) throw err;
       data = encode({ k: "err", error: serializeError(err) }, this.#bus.maxPayload, "an error");
     }
+    this.#publish(reply, data);
+    return data;
+  }
+
+  #publish(reply: string, data: Uint8Array): void {
     try {
       this.#bus.publish(reply, data);
     } catch (err) {

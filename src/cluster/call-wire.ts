@@ -29,8 +29,12 @@ export interface CallRequest {
   credit?: number;
 }
 
-/** From the caller to the owner's control subject, naming the call by its reply subject. */
-export type CallControl = { k: "cancel"; reply: string } | { k: "credit"; reply: string; n: number };
+/**
+ * From the caller to the owner's control subject, naming the call by its reply subject. `status`
+ * asks what became of a call after a connection to a NATS server broke (a message in transit
+ * through a dying server is lost): the owner answers on the call's reply subject.
+ */
+export type CallControl = { k: "cancel"; reply: string } | { k: "credit"; reply: string; n: number } | { k: "status"; reply: string };
 
 /** From the owner, on the call's reply subject. */
 export type CallAnswer =
@@ -38,7 +42,13 @@ export type CallAnswer =
   | { k: "item"; seq: number; value: unknown }
   | { k: "end"; seq: number }
   /** `undelivered`: the replica never saw the call (not on this node, or not routable now). */
-  | { k: "err"; error: SerializedError; undelivered?: boolean };
+  | { k: "err"; error: SerializedError; undelivered?: boolean }
+  /**
+   * The answer to a `status` question: the call is still running, the owner never saw it (safe to
+   * send elsewhere), or it finished and its answer cannot be sent again (a stream, a large result).
+   * A finished unary call whose answer the owner still holds gets that answer again instead.
+   */
+  | { k: "status"; state: "running" | "unknown" | "finished" };
 
 export function callSubject(cluster: string, nodeId: string): string {
   return `stingray.${cluster}.call.${nodeId}`;

@@ -22,6 +22,8 @@ export interface ConnectOptions {
   cluster: string;
   nodeId: string;
   leaseTtlMs: number;
+  /** JetStream replicas of the KV buckets when this node creates them. */
+  kvReplicas: number;
 }
 
 const encoder = new TextEncoder();
@@ -55,9 +57,10 @@ export class ClusterConnection {
     try {
       const names = clusterNames(options.cluster);
       const kvm = new Kvm(nc);
-      const state = await kvm.create(names.stateBucket, { history: 1 });
+      const replicas = options.kvReplicas;
+      const state = await openOrCreate(kvm, names.stateBucket, { history: 1, replicas });
       // Bucket max age is the lease TTL: KV per-key TTL is silently ignored on nats-server 2.9.
-      const lease = await kvm.create(names.leaseBucket, { history: 1, ttl: options.leaseTtlMs });
+      const lease = await openOrCreate(kvm, names.leaseBucket, { history: 1, ttl: options.leaseTtlMs, replicas });
       return new ClusterConnection(nc, state, lease, names);
     } catch (err) {
       await nc.close().catch(() => {});
@@ -199,5 +202,21 @@ export class ClusterConnection {
       // Already disconnected.
     }
     await this.#nc.close().catch(() => {});
+  }
+}
+
+/**
+ * Creates the bucket, or opens it when it exists with other settings (another node created it, or
+ * an earlier run had other servers): the first creator's settings stand.
+ */
+async function openOrCreate(kvm: Kvm, name: string, options: { history: number; replicas: number; ttl?: number }): Promise<KV> {
+  try {
+    return await kvm.create(name, options);
+  } catch (err) {
+    try {
+      return await kvm.open(name);
+    } catch {
+      throw err;
+    }
   }
 }

@@ -62,6 +62,10 @@ export class ClusterNode {
   readonly #startedAt = Date.now();
   readonly #joinedAtMs: number;
   #seq = 0;
+  /** Reconnects of this node's NATS connection (in its heartbeat). */
+  #epoch = 0;
+  /** The last epoch heard from each peer. */
+  readonly #peerEpochs = new Map<string, number>();
   #state: NodeBeatState = "up";
   #placementRevision = 0;
   #beatTimer: NodeJS.Timeout | undefined;
@@ -101,6 +105,7 @@ export class ClusterNode {
       cluster: options.name,
       nodeId: options.nodeId,
       leaseTtlMs: DEFAULT_LEASE_TIMINGS.ttlMs,
+      kvReplicas: options.kvReplicas,
     });
     const node = new ClusterNode(options, runtime, log, conn, clock);
     await node.#join();
@@ -120,7 +125,10 @@ export class ClusterNode {
     await this.#client.start();
     await this.#server.start();
     await this.#events.start();
-    await this.#conn.subscribeHeartbeats((beat) => this.#onBeat(this.#membership.observe(beat)));
+    await this.#conn.subscribeHeartbeats((beat) => {
+      this.#checkEpoch(beat);
+      this.#onBeat(this.#membership.observe(beat));
+    });
     await this.#conn.watchState((e) => {
       if (e.kind === "app") {
         this.#agent.setRecord(e.name, e.record);
@@ -131,7 +139,10 @@ export class ClusterNode {
       }
     });
     this.#conn.onReconnect(() => {
-      this.#log.info("reconnected to NATS; announcing this node again");
+      this.#epoch++;
+      // Messages in transit through the lost server are gone: ask about every call in flight.
+      const asked = this.#client.probe();
+      this.#log.info({ epoch: this.#epoch, asked }, "reconnected to NATS; announcing this node again");
       this.#beat();
     });
     this.#beat();
@@ -225,6 +236,18 @@ export class ClusterNode {
   #onBeat(change: MembershipChange | undefined): void {
     if (change) this.#onChange(change);
     this.#remote.update(this.#membership.nodes());
+  }
+
+  /** A peer whose NATS connection was re-established may have lost our calls' messages: ask. */
+  #checkEpoch(beat: NodeHeartbeat): void {
+    if (beat.nodeId === this.#options.nodeId) return;
+    const epoch = beat.epoch ?? 0;
+    const seen = this.#peerEpochs.get(beat.nodeId);
+    this.#peerEpochs.set(beat.nodeId, epoch);
+    if (seen !== undefined && epoch > seen) {
+      const asked = this.#client.probe(beat.nodeId);
+      if (asked > 0) this.#log.info({ peer: beat.nodeId, asked }, `node ${beat.nodeId} reconnected to NATS; asked about ${asked} calls in flight there`);
+    }
   }
 
   /** A call to the node timed out or found no responder: no new calls until it beats again. */
@@ -328,6 +351,7 @@ export class ClusterNode {
       labels: this.#options.labels,
       resources: local.runtime.resources ?? { total: {}, available: {} },
       leader: this.#lease.isLeader,
+      epoch: this.#epoch,
       replicas,
       ...(queued.length > 0 ? { queued } : {}),
       codeMismatch: this.#agent.codeMismatch(),

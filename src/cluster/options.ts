@@ -15,6 +15,12 @@ export interface ClusterOptions {
   nodeId?: string;
   /** Labels deployments can select nodes by, e.g. { zone: "a" }. */
   labels?: Record<string, string>;
+  /**
+   * Copies of the cluster's KV buckets (JetStream replicas, 1–5) when this node creates them:
+   * default 3 when 3 or more servers are listed (a clustered JetStream that survives one server
+   * dying), else 1.
+   */
+  kvReplicas?: number;
 }
 
 export interface ResolvedClusterOptions {
@@ -22,6 +28,7 @@ export interface ResolvedClusterOptions {
   name: string;
   nodeId: string;
   labels: Record<string, string>;
+  kvReplicas: number;
 }
 
 // NATS subject tokens and KV bucket names allow these safely.
@@ -33,6 +40,7 @@ const schema = z.strictObject({
   name: token.optional(),
   nodeId: token.optional(),
   labels: z.record(z.string().regex(/^[A-Za-z0-9_.\/-]{1,63}$/, "a label key"), z.string().max(63)).optional(),
+  kvReplicas: z.number().int().min(1).max(5).optional(),
 });
 
 export function resolveClusterOptions(input: unknown, where = "cluster"): ResolvedClusterOptions {
@@ -48,6 +56,7 @@ export function resolveClusterOptions(input: unknown, where = "cluster"): Resolv
     name: o.name ?? "stingray",
     nodeId: o.nodeId ?? defaultNodeId(),
     labels: { ...(o.labels ?? {}) },
+    kvReplicas: o.kvReplicas ?? (o.servers.length >= 3 ? 3 : 1),
   };
 }
 

@@ -42,6 +42,11 @@ export interface NodeHeartbeat {
   address?: string;
   labels: Record<string, string>;
   resources: { total: ResourceAmounts; available: ResourceAmounts };
+  /**
+   * How often its NATS connection was re-established: when it grows, messages to or from the node
+   * may have been lost in transit, so callers ask about their calls in flight there.
+   */
+  epoch?: number;
   /** Whether this node believes it holds the leader lease. */
   leader: boolean;
   replicas: ReplicaSummary[];

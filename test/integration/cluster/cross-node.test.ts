@@ -45,10 +45,6 @@ afterAll(async () => {
   await nats?.stop();
 }, 30_000);
 
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]!;
-}
-
 interface LoadResult {
   ok: number;
   failed: string[];
@@ -217,31 +213,6 @@ describe("the cross-node data plane", () => {
     const started = Date.now();
     await until("Back saw the cancellation", 5_000, async () => (Number(await callTool(frontNode, "/xnode", "cancelled", {})) > before ? true : undefined));
     console.log(`[cluster] client disconnect → Back's call aborted two hops away within ${Date.now() - started} ms of the check starting`);
-  });
-
-  it("cross-node MCP and handle calls cost a fraction of a millisecond more than local ones", { timeout: 60_000 }, async () => {
-    // The same tool through the Front node (local Front) and through b (Front on another node).
-    const measure = async (node: ClusterNodeProcess): Promise<number[]> => {
-      const client = await mcpClient(node, "/xnode");
-      try {
-        for (let i = 0; i < 20; i++) await toolText(client, "cancelled", {});
-        const times: number[] = [];
-        for (let i = 0; i < 200; i++) {
-          const t = performance.now();
-          await toolText(client, "cancelled", {});
-          times.push(performance.now() - t);
-        }
-        return times.sort((x, y) => x - y);
-      } finally {
-        await client.close();
-      }
-    };
-    const local = await measure(frontNode);
-    const remote = await measure(nodes.get("b")!);
-    const p50 = (t: number[]) => percentile(t, 0.5).toFixed(2);
-    console.log(`[cluster] tools/call p50 via the Front node ${p50(local)} ms (Front → Back crosses once); via node b ${p50(remote)} ms (crosses twice more); p99 ${percentile(local, 0.99).toFixed(2)} / ${percentile(remote, 0.99).toFixed(2)} ms`);
-    // A NATS hop is ~0.1 ms on loopback: two more of them must not cost whole milliseconds.
-    expect(percentile(remote, 0.5)).toBeLessThan(percentile(local, 0.5) + 5);
   });
 
   it("the leader autoscales a deployment on the whole cluster's load, over several nodes, and back down", { timeout: 90_000 }, async () => {

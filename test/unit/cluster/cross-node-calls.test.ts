@@ -27,10 +27,13 @@ const log = pino({ level: "silent" });
 
 class MemoryBus implements CallBus {
   maxPayload = 64 * 1024;
+  /** Loses a message in transit when it returns true (a NATS server dying under it). */
+  drop: (subject: string) => boolean = () => false;
   readonly #subs: Array<{ subject: string; handler: (m: BusMessage) => void }> = [];
   #inboxes = 0;
   publish(subject: string, data: Uint8Array, reply?: string): void {
     if (data.length > this.maxPayload) throw new Error("MAX_PAYLOAD_EXCEEDED");
+    if (this.drop(subject)) return;
     const targets = this.#subs.filter((s) => matches(s.subject, subject));
     setImmediate(() => {
       if (targets.length === 0 && reply) {
@@ -228,6 +231,64 @@ describe("cross-node calls", () => {
     await expect(p.remote.call("add", [1], { timeoutMs: 100 })).rejects.toThrow(/did not answer add\(\) within 100 ms/);
     expect(Date.now() - started).toBeGreaterThanOrEqual(1_000);
     expect(p.suspects).toEqual(["b"]);
+  });
+});
+
+describe("calls whose messages were lost in transit (a NATS server died)", () => {
+  it("a lost call is reported never delivered, so the router may send it elsewhere", async () => {
+    const p = pair(new FakeReplica());
+    await p.server.start();
+    await p.client.start();
+    p.bus.drop = (subject) => subject === "stingray.t.call.b";
+    const call = p.remote.call("add", [1, 2]);
+    await new Promise((r) => setTimeout(r, 20));
+    p.bus.drop = () => false;
+    expect(p.client.probe()).toBe(1);
+    const err = await call.catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ReplicaUnreachableError);
+    expect((err as Error).message).toMatch(/never reached node b/);
+  });
+
+  it("a lost answer is sent again from the owner's memory; a running call just keeps running", async () => {
+    const replica = new FakeReplica();
+    const p = pair(replica);
+    await p.server.start();
+    await p.client.start();
+    p.bus.drop = (subject) => subject.startsWith("_INBOX.");
+    const call = p.remote.call("add", [20, 22]);
+    await expect.poll(() => p.server.remembered).toBe(1);
+    p.bus.drop = () => false;
+    p.client.probe("b");
+    expect(await call).toBe(42);
+    // Still running when asked: the answer comes when it is ready.
+    const ac = new AbortController();
+    const held = p.remote.call("hold", [], { signal: ac.signal });
+    await expect.poll(() => replica.ongoing).toBe(1);
+    p.client.probe();
+    await new Promise((r) => setTimeout(r, 30));
+    expect(p.client.inFlight).toBe(1);
+    ac.abort();
+    await expect(held).rejects.toBeInstanceOf(CancelledError);
+  });
+
+  it("a stream cut in transit after items arrived fails instead of being run twice", async () => {
+    const replica = new FakeReplica();
+    const p = pair(replica);
+    await p.server.start();
+    await p.client.start();
+    const seen: unknown[] = [];
+    // Everything after the first item is lost (the end too).
+    let answers = 0;
+    p.bus.drop = (subject) => subject.startsWith("_INBOX.") && ++answers > 1;
+    const reading = (async () => {
+      for await (const item of p.remote.stream("count", [3])) seen.push(item);
+    })();
+    // The owner finished it; the caller got one item and waits for the rest.
+    await expect.poll(() => p.server.remembered).toBe(1);
+    p.bus.drop = () => false;
+    p.client.probe();
+    await expect(reading).rejects.toThrow(/was lost in transit/);
+    expect(seen).toEqual([0]);
   });
 });
 
