@@ -23,6 +23,8 @@ import type { McpProxyOptions } from "../options.ts";
 import { legacyStatelessHandler, routeLegacy } from "./legacy-stateless.ts";
 import { linkAcrossReplicas } from "./replica-events.ts";
 import { SESSION_HEADER, SessionHost, type SessionIdentity } from "./session-host.ts";
+import { attachTasks } from "./tasks-extension.ts";
+import { taskRunnerFor } from "./task-runner-host.ts";
 
 export function createMcpFetchHandler(factory: McpFactory, instance: object, o: McpProxyOptions): FetchHandler {
   const events = o.events ?? new InMemoryServerEventBus();
@@ -33,13 +35,15 @@ export function createMcpFetchHandler(factory: McpFactory, instance: object, o: 
     // The SDK answers with Response.json(...): keep those bodies as text (light-response.ts).
     installLightResponse();
   }
-  const build = (
+  // Task tools (registerTaskTool) run here; their records live in the node's shared task store.
+  const tasks = taskRunnerFor(replica);
+  const build = async (
     era: "legacy" | "modern",
     request: Request | undefined,
     authInfo: AuthInfo | undefined,
     session?: SessionIdentity,
-  ) =>
-    factory({
+  ) => {
+    const server = await factory({
       instance,
       era,
       auth: identityOf(authInfo),
@@ -52,6 +56,8 @@ export function createMcpFetchHandler(factory: McpFactory, instance: object, o: 
       events,
       ...(session ? { session } : {}),
     });
+    return attachTasks(server, { era, runner: tasks, principal: authInfo?.clientId ?? null });
+  };
   const handlerOptions = {
     responseMode: o.responseMode,
     keepAliveMs: o.keepAliveMs,
