@@ -3,14 +3,19 @@
 // fixture deployed with two replicas behind the stingray proxy. Every scenario a revision
 // requires must pass; the counts are printed for the record. The 2025 run would fail through the
 // proxy without sticky sessions: every scenario opens a session whose later requests must reach
-// the replica that holds it.
+// the replica that holds it. The Tasks extension's scored `tasks-*` scenarios (not part of any
+// revision's required set: extensions are optional) run one by one against the two replicas, where
+// a task created on one replica is read, updated and cancelled through either.
 
 import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   describeFailures,
   ensureConformanceTools,
+  extensionScenarios,
   runConformance,
+  runConformanceScenario,
+  scenarioFailures,
   summarize,
   type ConformanceReport,
   type Requirements,
@@ -47,6 +52,11 @@ const EXPECTED = {
     "test_input_required_result_multi_round", "test_input_required_result_tampered_state",
     "test_input_required_result_capabilities", "test_header_param",
   ],
+  // Tasks extension: served by stingray only (the SDK alone has no server side for tasks).
+  taskTools: [
+    "greet", "slow_compute", "failing_job", "protocol_error_job", "confirm_delete", "multi_input",
+    "test_tool_with_task",
+  ],
   prompts: [
     "test_simple_prompt", "test_prompt_with_arguments", "test_prompt_with_embedded_resource",
     "test_prompt_with_image", "test_input_required_result_prompt",
@@ -55,7 +65,7 @@ const EXPECTED = {
   templates: ["test://template/{id}/data"],
 };
 
-async function expectFixturesListed(url: string, era: "legacy" | "modern"): Promise<void> {
+async function expectFixturesListed(url: string, era: "legacy" | "modern", withTasks = false): Promise<void> {
   const client = new Client(
     { name: "stingray-conformance-test", version: "1.0.0" },
     era === "modern" ? { versionNegotiation: { mode: { pin: "2026-07-28" } } } : {},
@@ -69,7 +79,7 @@ async function expectFixturesListed(url: string, era: "legacy" | "modern"): Prom
     const prompts = (await client.listPrompts()).prompts.map((p) => p.name);
     const resources = (await client.listResources()).resources.map((r) => r.uri);
     const templates = (await client.listResourceTemplates()).resourceTemplates.map((t) => t.uriTemplate);
-    expect(tools).toEqual(expect.arrayContaining(EXPECTED.tools));
+    expect(tools).toEqual(expect.arrayContaining(withTasks ? [...EXPECTED.tools, ...EXPECTED.taskTools] : EXPECTED.tools));
     expect(prompts).toEqual(expect.arrayContaining(EXPECTED.prompts));
     expect(resources).toEqual(expect.arrayContaining(EXPECTED.resources));
     expect(templates).toEqual(expect.arrayContaining(EXPECTED.templates));
@@ -139,8 +149,8 @@ describe("conformance fixture on stingray: two replicas behind the proxy", () =>
   });
 
   it("lists every fixture the scenarios call, in both eras", async () => {
-    await expectFixturesListed(url, "legacy");
-    await expectFixturesListed(url, "modern");
+    await expectFixturesListed(url, "legacy", true);
+    await expectFixturesListed(url, "modern", true);
   });
 
   for (const revision of REVISIONS) {
@@ -152,4 +162,32 @@ describe("conformance fixture on stingray: two replicas behind the proxy", () =>
       SUITE_TIMEOUT_MS,
     );
   }
+
+  describe("Tasks extension (io.modelcontextprotocol/tasks)", () => {
+    // Named here (the suite may not be installed yet when tests are collected) and checked against
+    // the installed suite's requirements file below.
+    const scored = [
+      "tasks-lifecycle", "tasks-capability-negotiation", "tasks-wire-fields", "tasks-request-state-removal",
+      "tasks-mrtr-input", "tasks-request-headers", "tasks-dispatch-and-envelope", "tasks-required-task-error",
+      "tasks-mrtr-composition",
+    ];
+
+    it("runs every scored tasks-* scenario of the suite (it skips tasks-status-notifications itself)", () => {
+      const listed = extensionScenarios("2026-07-28", "tasks-");
+      expect([...listed.scored].sort()).toEqual([...scored].sort());
+      expect(listed.skipped).toEqual(["tasks-status-notifications"]);
+    });
+
+    for (const scenario of scored) {
+      it(
+        `passes ${scenario}`,
+        async () => {
+          const result = await runConformanceScenario(node22, url, scenario);
+          expect(scenarioFailures(result, scenario)).toEqual([]);
+          expect(result!.checks.filter((c) => c.status === "SUCCESS").length).toBeGreaterThan(0);
+        },
+        120_000,
+      );
+    }
+  });
 });
