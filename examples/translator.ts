@@ -9,7 +9,9 @@
 //     npx tsx examples/translator.ts                                 # offline, the project's tiny model
 //
 // Tools: `translate` ({ text } → the French text, with structured content naming the replica, its
-// GPU ids and device) and `model_info` (what the answering replica loaded, and any warning it logged).
+// GPU ids and device), `translate_batch` ({ sentences } → all translations; an MCP task that
+// clients of the Tasks extension poll with tasks/get and may cancel) and `model_info` (what the
+// answering replica loaded, and any warning it logged).
 //
 // Environment:
 //   TRANSLATOR_MODEL      model id (default Xenova/t5-small); any T5- or Marian-style en→fr model
@@ -35,12 +37,13 @@ import { McpServer } from "@modelcontextprotocol/server";
 import { bind, deployment, ingress, mcpApp, type McpFactoryContext } from "stingray";
 import { isEntryPoint, runDirect } from "./lib/direct-run.ts";
 import { ReplicaTranslator, parseTranslatorConfig, type TranslatorConfig } from "./lib/replica-translator.ts";
-import { registerModelInfoTool, registerTranslateTool } from "./lib/translator-tools.ts";
+import { registerModelInfoTool, registerTranslateBatchTool, registerTranslateTool } from "./lib/translator-tools.ts";
 
 function buildTranslatorServer(ctx: McpFactoryContext<Translator>): McpServer {
   const translator = ctx.instance;
   const server = new McpServer({ name: "translator", version: "1.0.0" });
   registerTranslateTool(server, (text) => translator.translate(text));
+  registerTranslateBatchTool(server, (text) => translator.translate(text));
   registerModelInfoTool(server, () => translator.info());
   return server;
 }

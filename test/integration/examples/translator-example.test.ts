@@ -46,9 +46,9 @@ describe("examples/translator.ts through serve.run", () => {
     await serve.shutdown();
   });
 
-  it("lists translate and model_info with output schemas", async () => {
+  it("lists translate, translate_batch and model_info, with output schemas", async () => {
     const { tools } = await (await client("modern")).listTools();
-    expect(tools.map((t) => t.name).sort()).toEqual(["model_info", "translate"]);
+    expect(tools.map((t) => t.name).sort()).toEqual(["model_info", "translate", "translate_batch"]);
     const tr = tools.find((t) => t.name === "translate")!;
     expect(tr.inputSchema.required).toEqual(["text"]);
     expect(Object.keys(tr.outputSchema?.properties ?? {}).sort()).toEqual(["device", "gpuIds", "replicaId", "text", "translation"]);
