@@ -32,7 +32,7 @@ interface Entry {
   what: string;
 }
 
-// Budgets (kill limits) add up to 595 s; a full run takes about 7.5 minutes. Each script sizes its own
+// Budgets (kill limits) add up to 625 s; a full run takes about 7.5 minutes. Each script sizes its own
 // phases to fit (BENCH_BUDGET_S).
 const BENCHMARKS: Entry[] = [
   { name: "mcp-throughput", script: "benchmarks/mcp-throughput.ts", budgetS: 240, what: "MCP tools/call via stingray vs the bare SDK, 2025 and 2026 eras" },
@@ -43,6 +43,7 @@ const BENCHMARKS: Entry[] = [
   { name: "cold-start", script: "benchmarks/cold-start.ts", budgetS: 80, what: "command to first tools/call; idle replica memory (TypeScript and JavaScript)" },
   { name: "overload", script: "benchmarks/overload.ts", budgetS: 35, what: "2x capacity: 503 + Retry-After, bounded latency" },
   { name: "cluster-calls", script: "benchmarks/cluster-calls.ts", budgetS: 60, what: "cluster mode: a call to a replica on another node (NATS) vs the local replica, handle and MCP" },
+  { name: "tasks", script: "benchmarks/tasks.ts", budgetS: 30, what: "MCP Tasks: tools/call → task completed vs the tool called directly; tasks/get throughput over 2 replicas" },
 ];
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
