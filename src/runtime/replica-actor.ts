@@ -286,6 +286,7 @@ export class PiscinaReplicaActor implements ReplicaActor {
       return;
     }
     this.#state = "STOPPING";
+    const deadlineMs = Date.now() + timeoutMs;
     if (this.#calls.size > 0) {
       let timer: NodeJS.Timeout | undefined;
       await new Promise<void>((resolve) => {
@@ -295,6 +296,8 @@ export class PiscinaReplicaActor implements ReplicaActor {
       clearTimeout(timer);
       this.#drained = undefined;
     }
+    // Work it runs outside calls (MCP tasks) may finish within the same timeout.
+    await this.#upcalls?.drainServiceWork(deadlineMs, () => this.#state !== "STOPPING");
     if (this.#state !== "STOPPING") return; // it died while draining
     this.#state = "STOPPED";
     this.#failAll(() => new ReplicaStoppedError(`replica ${this.id} was stopped before the call finished`));

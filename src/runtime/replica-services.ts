@@ -20,6 +20,11 @@ export interface ReplicaServices {
   forReplica(replicaId: ReplicaId): CallTransport;
   /** The replica's thread is gone; `reason` says how (for the records it leaves behind). */
   replicaGone(replicaId: ReplicaId, reason: string): void;
+  /**
+   * Work the replica runs outside any call (MCP tasks) that a graceful stop should wait for, like
+   * calls in flight, within the same timeout.
+   */
+  pendingWork(replicaId: ReplicaId): number;
 }
 
 /** What a replica's upcalls go to: the router, plus the node's replica services when it has some. */

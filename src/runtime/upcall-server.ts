@@ -11,6 +11,9 @@ import type { ReplicaId } from "./ids.ts";
 import { SERVICES_APP, type ReplicaServices, type UpcallTransport } from "./replica-services.ts";
 import { StreamCredit, type PortWriter, type ToReplica, type UpcallRequest } from "./protocol.ts";
 
+/** How often a graceful stop looks again at the replica services' pending work. */
+const SERVICE_DRAIN_POLL_MS = 50;
+
 interface ActiveUpcall {
   controller: AbortController;
   credit: StreamCredit | undefined;
@@ -67,6 +70,18 @@ export class UpcallServer {
     const error = new TypeError(`${what} of a handle call cannot be sent to the replica: ${err.message}`, { cause: err });
     this.#writer.postNow({ type: "upcall-error", id: msg.id, error: serializeError(error) });
     this.#abort(msg.id);
+  }
+
+  /** Work this replica runs outside calls (MCP tasks), by the replica services' count. */
+  pendingServiceWork(): number {
+    return this.#services && this.#replicaId !== undefined ? this.#services.pendingWork(this.#replicaId) : 0;
+  }
+
+  /** Resolves once no service work is pending, `deadlineMs` (Date.now()) passed, or `gaveUp()`. */
+  async drainServiceWork(deadlineMs: number, gaveUp: () => boolean): Promise<void> {
+    while (this.pendingServiceWork() > 0 && Date.now() < deadlineMs && !gaveUp()) {
+      await new Promise((resolve) => setTimeout(resolve, SERVICE_DRAIN_POLL_MS));
+    }
   }
 
   /** Aborts every upcall in flight and tells the replica services why the replica is gone. */

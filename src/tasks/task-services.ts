@@ -14,9 +14,14 @@ export const TASKS_SERVICE = "tasks";
 const INTERNAL_ERROR = -32603;
 
 export function taskStoreServices(store: TaskStore, log?: (message: string) => void): ReplicaServices {
+  // Tasks whose work each replica still runs: from its create until it writes the outcome (which it
+  // does even for a task cancelled or expired meanwhile), so a graceful stop can wait for them.
+  const running = new Map<ReplicaId, Set<string>>();
   return {
-    forReplica: (replicaId) => replicaTaskTransport(store, replicaId),
+    forReplica: (replicaId) => replicaTaskTransport(store, replicaId, running),
+    pendingWork: (replicaId) => running.get(replicaId)?.size ?? 0,
     replicaGone(replicaId: ReplicaId, reason: string) {
+      running.delete(replicaId);
       const error = { code: INTERNAL_ERROR, message: `The task's replica is gone: ${reason}. Its work was lost; call the tool again.` };
       store.failOwnedBy(replicaId, error).then(
         (n) => {
@@ -28,19 +33,30 @@ export function taskStoreServices(store: TaskStore, log?: (message: string) => v
   };
 }
 
-function replicaTaskTransport(store: TaskStore, owner: ReplicaId): CallTransport {
+function replicaTaskTransport(store: TaskStore, owner: ReplicaId, running: Map<ReplicaId, Set<string>>): CallTransport {
   const refuse = (target: DeploymentId, method: string): Error =>
     new TypeError(`replica service "${target.deployment}" has no method ${method}()`);
   return {
     async call(target: DeploymentId, method: string, args: unknown[]): Promise<unknown> {
       if (target.deployment !== TASKS_SERVICE) throw refuse(target, method);
       switch (method) {
-        case "create":
-          return store.create({ ...(args[0] as NewTask), owner });
+        case "create": {
+          const record = await store.create({ ...(args[0] as NewTask), owner });
+          const mine = running.get(owner) ?? new Set<string>();
+          running.set(owner, mine.add(record.taskId));
+          return record;
+        }
         case "get":
           return store.get(args[0] as TaskRef);
-        case "update":
-          return store.update(args[0] as string, args[1] as string, args[2] as TaskChange);
+        case "update": {
+          const change = args[2] as TaskChange;
+          const taskId = args[1] as string;
+          try {
+            return await store.update(args[0] as string, taskId, change);
+          } finally {
+            if (change.kind === "completed" || change.kind === "failed") forget(running, owner, taskId);
+          }
+        }
         case "respond":
           return store.respond(args[0] as TaskRef, args[1] as Record<string, unknown>);
         case "cancel":
@@ -57,4 +73,11 @@ function replicaTaskTransport(store: TaskStore, owner: ReplicaId): CallTransport
       return store.watch(owner, options?.signal ?? new AbortController().signal);
     },
   };
+}
+
+function forget(running: Map<ReplicaId, Set<string>>, owner: ReplicaId, taskId: string): void {
+  const mine = running.get(owner);
+  if (!mine) return;
+  mine.delete(taskId);
+  if (mine.size === 0) running.delete(owner);
 }

@@ -24,8 +24,7 @@ afterEach(() => {
 });
 
 /** One replica's port: its PortTaskStore and the main thread's UpcallServer for it. */
-function replicaPort(store: MemoryTaskStore, id: string, log: string[] = []) {
-  const services = taskStoreServices(store, (m) => log.push(m));
+function replicaPort(store: MemoryTaskStore, id: string, log: string[] = [], services = taskStoreServices(store, (m) => log.push(m))) {
   let server: UpcallServer;
   const worker = new WorkerCallTransport((msg: UpcallRequest) => {
     const copy = structuredClone(msg);
@@ -36,7 +35,7 @@ function replicaPort(store: MemoryTaskStore, id: string, log: string[] = []) {
     () => {},
   );
   server = new UpcallServer(withReplicaServices(noRouter, services), writer, replicaId(id));
-  return { tasks: new PortTaskStore(worker), server };
+  return { tasks: new PortTaskStore(worker), server, services };
 }
 
 const ref = (taskId: string) => ({ scope: "app/Mcp", taskId, principal: null });
@@ -88,5 +87,27 @@ describe("the task store over a replica's port", () => {
     expect(record).toMatchObject({ status: "failed", error: { code: -32603 } });
     expect(record!.error!.message).toContain("replica r-a died: its thread exited with code 1");
     expect(log).toEqual(["1 task(s) of replica r-a failed: replica r-a died: its thread exited with code 1"]);
+  });
+
+  it("counts a task as the replica's pending work from its creation until the replica writes its outcome", async () => {
+    const store = new MemoryTaskStore({ sweepIntervalMs: 0 });
+    stores.push(store);
+    const services = taskStoreServices(store);
+    const a = replicaPort(store, "r-a", [], services);
+    const b = replicaPort(store, "r-b", [], services);
+    await a.tasks.create(newTask("t1"));
+    await a.tasks.create(newTask("t2"));
+    expect(a.server.pendingServiceWork()).toBe(2);
+    expect(b.server.pendingServiceWork()).toBe(0);
+    // Cancelled through another replica: the work still runs until its owner writes the outcome.
+    await b.tasks.cancel(ref("t1"));
+    await a.tasks.update("app/Mcp", "t1", { kind: "status", statusMessage: "still going" });
+    expect(a.server.pendingServiceWork()).toBe(2);
+    await a.tasks.update("app/Mcp", "t1", { kind: "completed", result: { content: [] } });
+    await a.tasks.update("app/Mcp", "t2", { kind: "failed", error: { code: -32603, message: "x" } });
+    expect(a.server.pendingServiceWork()).toBe(0);
+    await a.tasks.create(newTask("t3"));
+    a.server.closeAll("replica r-a was stopped");
+    expect(a.server.pendingServiceWork()).toBe(0);
   });
 });
