@@ -129,7 +129,10 @@ export class MemoryTaskStore implements TaskStore {
     return stored && structuredClone(stored.record);
   }
 
-  async update(scope: string, taskId: string, change: TaskChange): Promise<TaskRecord | undefined> {
+  async update(scope: string, taskId: string, input: TaskChange): Promise<TaskRecord | undefined> {
+    // The store keeps its own copy (as a store across a port or a network would): a value that
+    // cannot be copied is refused here, before the record changes.
+    const change = structuredClone(input);
     const stored = this.#live(taskId);
     if (!stored || stored.record.scope !== scope) return undefined;
     const r = stored.record;
@@ -160,7 +163,8 @@ export class MemoryTaskStore implements TaskStore {
     return structuredClone(r);
   }
 
-  async respond(ref: TaskRef, inputResponses: Record<string, unknown>): Promise<TaskRecord | undefined> {
+  async respond(ref: TaskRef, input: Record<string, unknown>): Promise<TaskRecord | undefined> {
+    const inputResponses = structuredClone(input);
     const stored = this.#visible(ref);
     if (!stored) return undefined;
     const r = stored.record;

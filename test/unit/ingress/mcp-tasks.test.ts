@@ -104,6 +104,14 @@ describe("Tasks on mcpApp (io.modelcontextprotocol/tasks)", () => {
     expect(toolError).toMatchObject({ status: "completed", result: { isError: true, content: [{ type: "text", text: "plain failure" }] } });
   });
 
+  it("fails a task whose result cannot be stored, saying so", async () => {
+    const { tasks } = clients();
+    const failed = await tasks.waitFor(((await tasks.callTool("unstorable")) as { taskId: string }).taskId);
+    expect(failed.status).toBe("failed");
+    expect((failed.error as { code: number; message: string }).code).toBe(-32603);
+    expect((failed.error as { message: string }).message).toMatch(/^the task's result could not be stored: .*could not be cloned/);
+  });
+
   it("forgets a task once its TTL ran out (-32602) and aborts its work", async () => {
     const { tasks } = clients();
     const created = await tasks.callTool("short_ttl");

@@ -177,4 +177,16 @@ describe("MemoryTaskStore", () => {
     clock.t += 100;
     await expect(store.create(newTask("c"))).resolves.toMatchObject({ taskId: "c" });
   });
+
+  it("keeps its own copy of what it is given, and refuses a value it cannot copy without changing the record", async () => {
+    const { store } = storeWith();
+    await store.create(newTask("t1"));
+    const result = { content: [{ type: "text", text: "v1" }] };
+    await store.update("app/Mcp", "t1", { kind: "completed", result });
+    result.content[0]!.text = "changed afterwards";
+    expect((await store.get(ref("t1")))!.result).toEqual({ content: [{ type: "text", text: "v1" }] });
+    await store.create(newTask("t2"));
+    await expect(store.update("app/Mcp", "t2", { kind: "completed", result: { f: () => 1 } })).rejects.toThrow(/could not be cloned/);
+    expect((await store.get(ref("t2")))!.status).toBe("working");
+  });
 });
