@@ -24,6 +24,7 @@ export { serve } from "./serve.ts";
 export type { ServeRunOptions, ServeStartOptions, ServeStatus } from "./serve.ts";
 export type { RuntimeHttpOptions } from "./runtime/runtime.ts";
 export type { HttpServerOptions } from "./ingress/options.ts";
+export type { TracingOptions } from "./observability/tracing-options.ts";
 export { DeploymentResponse, DeploymentResponseGenerator } from "./deployments/response.ts";
 export type {
   DeploymentHandle,

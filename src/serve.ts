@@ -27,6 +27,8 @@ export interface ServeRunOptions {
   http?: boolean;
   /** Wait until the application runs (default true). */
   wait?: boolean;
+  /** OpenTelemetry tracing (README "Tracing"), when this call starts the runtime. */
+  tracing?: RuntimeOptions["tracing"];
 }
 
 export interface ServeStartOptions extends RuntimeOptions {
@@ -72,6 +74,7 @@ async function run<T extends object>(app: Application<T>, options: ServeRunOptio
     current ??
     (await start({
       http: options.http === false ? false : { host: options.host, port: options.port },
+      ...(options.tracing !== undefined ? { tracing: options.tracing } : {}),
     }));
   return runtime.deploy(app, { name: options.name, routePrefix: options.routePrefix, wait: options.wait });
 }

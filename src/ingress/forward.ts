@@ -9,6 +9,7 @@ import { CancelledError, TimeoutError } from "../errors.ts";
 import type { ReplicaId } from "../runtime/ids.ts";
 import type { ReplicaPlacement } from "../runtime/replica-picker.ts";
 import type { HttpResponseHead, SerializedHttpRequest } from "../runtime/http-message.ts";
+import type { RequestSpan } from "../observability/tracing.ts";
 import { answerForError } from "./error-response.ts";
 import { sendJsonRpcError } from "./respond.ts";
 import type { DispatchResult, HttpDispatcher } from "./types.ts";
@@ -18,6 +19,8 @@ export interface RequestRecord {
   status: number;
   replica?: string;
   error?: string;
+  /** The proxy's span for the request (tracing on). */
+  span?: RequestSpan;
 }
 
 export interface ForwardOptions {
@@ -81,6 +84,7 @@ export async function forward(
         timeoutMs: options.timeoutMs,
         longLived: options.longLived,
         placement: options.placement,
+        traceparent: record.span?.traceparent,
       });
     } catch (err) {
       // The abort reason says why better than whatever the router rejected with.

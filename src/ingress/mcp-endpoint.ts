@@ -110,6 +110,7 @@ export async function serveMcp(ctx: McpRequestContext, req: IncomingMessage, res
   const info = checkBody(parsed, versionHeader);
   if (isRejection(info)) return reject(info);
   ctx.record.mcpMethod = info.method;
+  ctx.record.span?.describeMcp(parsed, { sessionId, protocolVersion: versionHeader });
   if (info.method === "tools/call") ctx.record.tool = info.name;
 
   const message = ctx.serialize(read.body);

@@ -218,6 +218,12 @@ class HttpProxy implements Proxy {
     const requestId = resolveRequestId(req.headers["x-request-id"]);
     res.setHeader("x-request-id", requestId);
     const record: RequestRecord & { mcpMethod?: string; tool?: string } = { status: 0 };
+    const route = compiled.route;
+    if (this.#options.tracer !== undefined) {
+      record.span = this.#options.tracer.startRequest(req.headers, {
+        method: req.method ?? "GET", path, app: route.appName, deployment: route.deploymentName ?? route.appName, route: route.routePrefix,
+      });
+    }
     res.once("close", () => this.#report(compiled, record, requestId, startedAt, req.method, path, res));
 
     const host = checkHost(req.headers.host, compiled.allowedHosts);
@@ -337,6 +343,8 @@ class HttpProxy implements Proxy {
     res: ServerResponse,
   ): void {
     const status = record.status || (res.writableFinished ? res.statusCode : 499);
+    const span = record.span;
+    span?.end(res.writableFinished ? status : 499, record.error);
     const event: ProxyRequestEvent = {
       app: compiled.route.appName,
       deployment: compiled.route.deploymentName ?? compiled.route.appName,
@@ -350,6 +358,7 @@ class HttpProxy implements Proxy {
       ...(record.tool ? { tool: record.tool } : {}),
       ...(record.replica ? { replica: record.replica } : {}),
       ...(record.error ? { error: record.error } : {}),
+      ...(span ? { traceId: span.traceId, spanId: span.spanId } : {}),
     };
     try {
       this.#options.onRequest?.(event);

@@ -8,6 +8,7 @@ import type { HttpResponseHead, SerializedHttpRequest } from "../runtime/http-me
 import type { IngressDefinition } from "../deployments/ingress-definition.ts";
 import type { RequestHandler } from "express";
 import type { ConnectionLimits } from "./options.ts";
+import type { RequestTracer } from "../observability/tracing.ts";
 
 export interface AppRoute {
   appName: string;
@@ -32,6 +33,8 @@ export interface DispatchOptions {
    * StreamLimitError.
    */
   longLived?: boolean;
+  /** The proxy's request span (tracing on): parent of the ingress replica's call span. */
+  traceparent?: string;
 }
 
 export interface DispatchResult {
@@ -75,6 +78,8 @@ export interface ProxyOptions {
   onRequest?: (event: ProxyRequestEvent) => void;
   /** Structured logger (pino-compatible); the proxy never logs headers or tokens. */
   logger?: ProxyLogger;
+  /** Traces each application request (tracing on); absent, the proxy makes no span. */
+  tracer?: RequestTracer;
 }
 
 export interface Readiness {
@@ -98,6 +103,9 @@ export interface ProxyRequestEvent {
   requestId?: string;
   error?: string;
   replica?: string;
+  /** The request's trace (tracing on), for the access log. */
+  traceId?: string;
+  spanId?: string;
 }
 
 export interface ProxyLogger {

@@ -26,6 +26,9 @@ export interface ObservedRequest extends RequestEvent {
   /** HTTP method and path for the access log (the route prefix stands in for a missing path). */
   method?: string;
   path?: string;
+  /** The request's trace and the proxy's span (tracing on), for the access log. */
+  traceId?: string;
+  spanId?: string;
 }
 
 export interface ObservabilityOptions {
@@ -81,6 +84,8 @@ export function createObservability(options: ObservabilityOptions): Observabilit
             replica: event.replica,
             mcpMethod: event.mcpMethod,
             tool: event.tool,
+            traceId: event.traceId,
+            spanId: event.spanId,
           });
         }
       } catch (err) {

@@ -125,6 +125,9 @@ export interface AccessLogEntry {
   bytes?: number;
   /** The client disconnected before the response ended. */
   aborted?: boolean;
+  /** The request's trace and the proxy's span in it (tracing on). */
+  traceId?: string;
+  spanId?: string;
 }
 
 /** One access-log line per request: level info below 500, warn for 5xx. */

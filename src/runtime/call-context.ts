@@ -10,9 +10,12 @@
 // (e.g. the user's import of "stingray" and the worker entry's relative import) share it.
 
 import { AsyncLocalStorage } from "node:async_hooks";
+import type { CallSpan } from "../observability/tracing.ts";
 
 /** One call's cancellation state in the worker. */
 export class CallScope {
+  /** The call's span when tracing is on: handle calls made in the scope become its children. */
+  span: CallSpan | undefined;
   #controller: AbortController | undefined;
   #abortedReason: unknown;
   #aborted = false;

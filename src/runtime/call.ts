@@ -14,6 +14,8 @@ export interface CallOptions {
    * load (least-loaded choice, autoscaling).
    */
   longLived?: boolean;
+  /** W3C traceparent of the caller's span (tracing on): the replica's span becomes its child. */
+  traceparent?: string;
 }
 
 /** How a handle reaches a deployment: the router in the main thread, a port in a worker. */

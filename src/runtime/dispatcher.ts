@@ -36,6 +36,7 @@ export class ControllerDispatcher implements HttpDispatcher {
       replicaId: options.replicaId,
       placement: options.placement,
       longLived: options.longLived,
+      traceparent: options.traceparent,
     });
     if (opened.first.done || !isHead(opened.first.value)) {
       // Drain what is left so the replica slot is freed, then report the broken stream.

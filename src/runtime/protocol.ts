@@ -20,6 +20,7 @@
 
 import type { MessagePort } from "node:worker_threads";
 import type { SerializedError } from "../errors.ts";
+import type { ResolvedTracingOptions } from "../observability/tracing-options.ts";
 import type { DeploymentId } from "./ids.ts";
 
 /** Items a producer may send beyond what the consumer has taken. */
@@ -41,6 +42,8 @@ export interface ReplicaInit {
   resources: Record<string, number>;
   /** The cluster node running the replica (cluster mode only). */
   nodeId?: string;
+  /** Set when tracing is on: the thread loads its own tracer provider and exporter. */
+  tracing?: ResolvedTracingOptions;
 }
 
 /** The argument of the one long-lived piscina task that hosts a replica. */
@@ -57,14 +60,16 @@ export type StartPhase = "import" | "resolve-class" | "constructor" | "init" | "
 
 /** Main thread → worker. `id` names a call the main thread started. */
 export type ToReplica =
-  | { type: "call"; id: number; method: string; args: unknown[]; stream: boolean }
+  /** `traceparent` (tracing on): the caller's span, parent of the call's span in the worker. */
+  | { type: "call"; id: number; method: string; args: unknown[]; stream: boolean; traceparent?: string }
   | { type: "cancel"; id: number; reason: CancelReason }
   | { type: "credit"; id: number; n: number }
   /**
    * The liveness probe, on the control path: answered outside the request slots, so a replica
-   * at maxOngoingRequests still answers it; runs the class's checkHealth() when asked.
+   * at maxOngoingRequests still answers it; runs the class's checkHealth() when asked. With
+   * `flushTraces` (a graceful stop, tracing on) it first exports the thread's ended spans.
    */
-  | { type: "ping"; id: number; checkHealth: boolean }
+  | { type: "ping"; id: number; checkHealth: boolean; flushTraces?: boolean }
   | { type: "batch"; messages: ToReplica[] }
   | UpcallReply;
 
@@ -98,6 +103,8 @@ export type UpcallRequest =
       args: unknown[];
       stream: boolean;
       timeoutMs?: number;
+      /** The handle call's CLIENT span (tracing on), parent of the callee replica's span. */
+      traceparent?: string;
     }
   | { type: "upcall-cancel"; id: number }
   | { type: "upcall-credit"; id: number; n: number };

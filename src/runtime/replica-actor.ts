@@ -52,6 +52,8 @@ import { UpcallServer } from "./upcall-server.ts";
 
 const BOOTSTRAP = fileURLToPath(new URL("./worker-bootstrap.mjs", import.meta.url));
 const DEFAULT_GRACEFUL_TIMEOUT_MS = 20_000;
+/** How long a graceful stop waits for the thread to export its spans (tracing on). */
+const TRACE_FLUSH_TIMEOUT_MS = 2_000;
 
 export type ReplicaActorState = "NEW" | "STARTING" | "RUNNING" | "STOPPING" | "STOPPED" | "DEAD";
 
@@ -179,6 +181,7 @@ export class PiscinaReplicaActor implements ReplicaActor {
       gpuIds: [...spec.gpuIds],
       resources: { ...spec.resources },
       ...(spec.nodeId !== undefined ? { nodeId: spec.nodeId } : {}),
+      ...(spec.tracing !== undefined ? { tracing: spec.tracing } : {}),
     };
     try {
       // Fail here, clearly, rather than inside piscina after the thread started.
@@ -299,6 +302,8 @@ export class PiscinaReplicaActor implements ReplicaActor {
     // Work it runs outside calls (MCP tasks) may finish within the same timeout.
     await this.#upcalls?.drainServiceWork(deadlineMs, () => this.#state !== "STOPPING");
     if (this.#state !== "STOPPING") return; // it died while draining
+    if (this.#spec.tracing !== undefined) await this.#flushTraces();
+    if (this.#state !== "STOPPING") return;
     this.#state = "STOPPED";
     this.#failAll(() => new ReplicaStoppedError(`replica ${this.id} was stopped before the call finished`));
     await this.#teardown("was stopped (scaled down, replaced by an update, or shut down)");
@@ -330,7 +335,12 @@ export class PiscinaReplicaActor implements ReplicaActor {
   #begin(id: number, pending: PendingCall, args: unknown[], stream: boolean, options: CallOptions | undefined): void {
     this.#calls.set(id, pending);
     if (options?.longLived === true) this.#streamIds.add(id);
-    this.#writer!.send({ type: "call", id, method: pending.method, args, stream });
+    const traceparent = options?.traceparent;
+    this.#writer!.send(
+      traceparent === undefined
+        ? { type: "call", id, method: pending.method, args, stream }
+        : { type: "call", id, method: pending.method, args, stream, traceparent },
+    );
     const signal = options?.signal;
     if (signal) {
       pending.signal = signal;
@@ -506,6 +516,19 @@ export class PiscinaReplicaActor implements ReplicaActor {
       await pool?.destroy().catch(() => {});
     })();
     return this.#exited;
+  }
+
+  /** Lets the thread export its ended spans before it is ended (bounded: a stop never hangs on it). */
+  async #flushTraces(): Promise<void> {
+    const id = this.#nextPingId++;
+    let timer: NodeJS.Timeout | undefined;
+    await new Promise<void>((resolve) => {
+      this.#pings.set(id, { resolve, reject: () => resolve() });
+      this.#post({ type: "ping", id, checkHealth: false, flushTraces: true });
+      timer = setTimeout(resolve, TRACE_FLUSH_TIMEOUT_MS);
+    });
+    clearTimeout(timer);
+    this.#pings.delete(id);
   }
 
   #post(msg: ToReplica): void {

@@ -4,6 +4,7 @@
 
 import type { CallOptions, CallTransport } from "./call.ts";
 import type { ReplicaId } from "./ids.ts";
+import type { ResolvedTracingOptions } from "../observability/tracing-options.ts";
 import type { UpcallTransport } from "./replica-services.ts";
 
 export interface ReplicaSpec {
@@ -36,6 +37,8 @@ export interface ReplicaSpec {
   memoryMb?: number;
   /** The cluster node that runs it (cluster mode only; `getReplicaContext().nodeId`). */
   nodeId?: string;
+  /** Tracing is on: the replica's thread traces its calls and exports with these settings. */
+  tracing?: ResolvedTracingOptions;
   /** Handle calls made inside the replica are sent here (the main thread's router and services). */
   upcall?: UpcallTransport;
 }

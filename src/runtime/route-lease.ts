@@ -23,6 +23,7 @@ export function sendOptions(options: CallOptions, deadline: number | undefined):
   if (options.signal) out.signal = options.signal;
   if (deadline !== undefined) out.timeoutMs = Math.max(1, deadline - Date.now());
   if (options.longLived === true) out.longLived = true;
+  if (options.traceparent !== undefined) out.traceparent = options.traceparent;
   return out;
 }
 

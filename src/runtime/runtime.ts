@@ -17,6 +17,7 @@ import { createDeploymentHandle, type DeploymentHandle } from "../deployments/ha
 import type { AdminActions } from "../observability/http.ts";
 import { createLogger, type Logger } from "../observability/logger.ts";
 import type { StatusSnapshot } from "../observability/status.ts";
+import { startRuntimeTracing, type RuntimeTracing, type TracingOptions } from "../observability/tracing.ts";
 import type { Proxy, ProxyOptions, Readiness } from "../ingress/types.ts";
 import { parseHttpOptions, type HttpServerOptions } from "../ingress/options.ts";
 import { applicationSpec, normalizeRoutePrefix } from "./app-targets.ts";
@@ -68,6 +69,8 @@ export interface RuntimeOptions {
   clock?: Clock;
   /** Join a cluster on NATS as one node (see README "Cluster mode"); absent: a single process. */
   cluster?: ClusterOptions;
+  /** OpenTelemetry tracing (README "Tracing"); off unless this or OTEL_TRACES_EXPORTER=otlp asks. */
+  tracing?: TracingOptions;
 }
 
 export interface DeployOptions {
@@ -99,14 +102,16 @@ export class Runtime {
   #address: string | undefined;
   #cluster: ClusterNode | undefined;
   readonly #nodeId: string | undefined;
+  readonly #tracing: RuntimeTracing | undefined;
   #shutdown: Promise<void> | undefined;
   #closed!: () => void;
   /** Settles once the runtime has shut down, whoever asked. */
   readonly closed: Promise<void> = new Promise((resolve) => (this.#closed = resolve));
 
-  private constructor(scheduler: ReplicaScheduler, options: RuntimeOptions, nodeId?: string) {
+  private constructor(scheduler: ReplicaScheduler, options: RuntimeOptions, nodeId?: string, tracing?: RuntimeTracing) {
     this.#scheduler = scheduler;
     this.#nodeId = nodeId;
+    this.#tracing = tracing;
     const log = options.logger ?? createLogger({ bindings: { component: "stingray" } });
     // Cluster mode: every line names the node it came from.
     this.#log = nodeId === undefined ? log : log.child({ node: nodeId });
@@ -114,7 +119,9 @@ export class Runtime {
     this.#transport = routerTransport(() => controller.current!);
     this.#controller = new Controller({
       clock: options.clock ?? systemClock,
-      replicaFactory: options.replicaFactory ?? ((spec) => new PiscinaReplicaActor(nodeId === undefined ? spec : { ...spec, nodeId })),
+      replicaFactory:
+        options.replicaFactory ??
+        ((spec) => new PiscinaReplicaActor({ ...spec, ...(nodeId !== undefined ? { nodeId } : {}), ...(tracing ? { tracing: tracing.options } : {}) })),
       scheduler,
       log: this.#log,
       upcall: withReplicaServices(this.#transport, taskStoreServices(this.#tasks, (m) => this.#log.warn(m))),
@@ -143,7 +150,9 @@ export class Runtime {
     }
     // Validated before anything starts; the module itself imports no NATS.
     const cluster = options.cluster ? (await import("../cluster/options.ts")).resolveClusterOptions(options.cluster, "serve.start() cluster") : undefined;
-    const runtime = new Runtime(scheduler, options, cluster?.nodeId);
+    // Off (nothing from OpenTelemetry loaded) unless the option or OTEL_* turn it on.
+    const tracing = await startRuntimeTracing(options.tracing, "serve.start() tracing");
+    const runtime = new Runtime(scheduler, options, cluster?.nodeId, tracing);
     runtime.#controller.start();
     try {
       if (options.http !== false) await runtime.#startProxy(options);
@@ -266,6 +275,7 @@ export class Runtime {
       }
       await this.#controller.shutdown();
       this.#tasks.close();
+      await this.#tracing?.shutdown().catch((err: unknown) => this.#log.warn({ err }, "exporting the last spans failed"));
       await this.#cluster?.close().catch((err: unknown) => this.#log.warn({ err }, "leaving the cluster failed"));
       this.#closed();
     })();
@@ -327,6 +337,7 @@ export class Runtime {
       routers: [obs.router],
       onRequest: (event) => obs.onRequest(event),
       logger: this.#log,
+      ...(this.#tracing ? { tracer: this.#tracing.requests } : {}),
     };
     this.#proxy = createProxy(proxyOptions);
     const proxy = this.#proxy;

@@ -93,7 +93,7 @@ export class UpcallServer {
   #call(transport: CallTransport, msg: Extract<UpcallRequest, { type: "upcall" }>): void {
     const up: ActiveUpcall = { controller: new AbortController(), credit: undefined, iterator: undefined };
     this.#active.set(msg.id, up);
-    const options = callOptions(up.controller.signal, msg.timeoutMs);
+    const options = callOptions(up.controller.signal, msg);
     Promise.resolve()
       .then(() => transport.call(msg.target, msg.method, msg.args, options))
       .then(
@@ -111,7 +111,7 @@ export class UpcallServer {
     this.#active.set(msg.id, up);
     const signal = up.controller.signal;
     try {
-      const iterator = transport.stream(msg.target, msg.method, msg.args, callOptions(signal, msg.timeoutMs))[Symbol.asyncIterator]();
+      const iterator = transport.stream(msg.target, msg.method, msg.args, callOptions(signal, msg))[Symbol.asyncIterator]();
       up.iterator = iterator;
       while (!signal.aborted) {
         const wait = up.credit!.ready();
@@ -145,6 +145,9 @@ export class UpcallServer {
   }
 }
 
-function callOptions(signal: AbortSignal, timeoutMs: number | undefined): CallOptions {
-  return timeoutMs === undefined ? { signal } : { signal, timeoutMs };
+function callOptions(signal: AbortSignal, msg: { timeoutMs?: number; traceparent?: string }): CallOptions {
+  const options: CallOptions = { signal };
+  if (msg.timeoutMs !== undefined) options.timeoutMs = msg.timeoutMs;
+  if (msg.traceparent !== undefined) options.traceparent = msg.traceparent;
+  return options;
 }

@@ -19,6 +19,7 @@ import { pathToFileURL } from "node:url";
 import type { MessagePort } from "node:worker_threads";
 import { CancelledError, MethodNotFoundError, TimeoutError, serializeError } from "../errors.ts";
 import { findDeploymentClass } from "../deployments/registry.ts";
+import type { ReplicaTracer } from "../observability/tracing.ts";
 import { reviveInitArgs } from "../deployments/revive.ts";
 import { CallScope, runInCallScope } from "./call-context.ts";
 import { replicaId } from "./ids.ts";
@@ -69,6 +70,7 @@ export async function runActor(task: ActorTask): Promise<void> {
   port.on("message", (msg: ToReplica) => unbatch(msg, handle));
   await actor.start();
   await closed;
+  await actor.stopTracing();
 }
 
 class ReplicaHost {
@@ -81,6 +83,8 @@ class ReplicaHost {
   readonly #producedBy = new WeakMap<object, string>();
   #instance: Instance | undefined;
   #methods = new Set<string>();
+  /** Set when tracing is on (the SDK is imported only then). */
+  #tracer: ReplicaTracer | undefined;
 
   constructor(port: MessagePort, init: ReplicaInit) {
     this.#port = port;
@@ -100,6 +104,7 @@ class ReplicaHost {
       ...(init.nodeId !== undefined ? { nodeId: init.nodeId } : {}),
     });
     setWorkerTransport(this.#transport);
+    if (init.tracing !== undefined) this.#tracer = await loadTracer(init);
     try {
       this.#instance = await this.#construct();
       this.#methods = collectMethods(this.#instance);
@@ -142,7 +147,7 @@ class ReplicaHost {
   onMessage(msg: ToReplica): void {
     switch (msg.type) {
       case "call":
-        this.#startCall(msg.id, msg.method, msg.args, msg.stream);
+        this.#startCall(msg.id, msg.method, msg.args, msg.stream, msg.traceparent);
         return;
       case "cancel":
         this.#cancel(msg.id, msg.reason);
@@ -151,7 +156,7 @@ class ReplicaHost {
         this.#active.get(msg.id)?.credit?.grant(msg.n);
         return;
       case "ping":
-        void this.#ping(msg.id, msg.checkHealth);
+        void this.#ping(msg.id, msg.checkHealth, msg.flushTraces === true);
         return;
       case "batch":
         for (const m of msg.messages) this.onMessage(m);
@@ -161,7 +166,12 @@ class ReplicaHost {
     }
   }
 
-  #startCall(id: number, method: string, args: unknown[], stream: boolean): void {
+  /** Exports what is left and stops the exporter (the port closed: the thread is ending). */
+  async stopTracing(): Promise<void> {
+    await this.#tracer?.shutdown().catch(() => {});
+  }
+
+  #startCall(id: number, method: string, args: unknown[], stream: boolean, traceparent: string | undefined): void {
     const fn = this.#methods.has(method) ? this.#instance![method] : undefined;
     if (typeof fn !== "function") {
       const err = new MethodNotFoundError(`${this.#init.deploymentName} has no method "${method}"`);
@@ -169,6 +179,7 @@ class ReplicaHost {
       return;
     }
     const call = new ActiveCall();
+    if (this.#tracer !== undefined) call.scope.span = this.#tracer.startCall(traceparent, method);
     this.#active.set(id, call);
     if (stream) {
       runInCallScope(call.scope, () => this.#runStream(id, call, method, fn as Method, args));
@@ -185,8 +196,10 @@ class ReplicaHost {
       }
       // A cancelled call's caller is gone; only the slot needs freeing.
       this.#sendValue({ type: "result", id, value: call.scope.aborted ? undefined : value }, method);
+      call.scope.span?.end();
     } catch (err) {
       this.#send({ type: "error", id, error: serializeError(err) });
+      call.scope.span?.end(err);
     } finally {
       this.#active.delete(id);
     }
@@ -210,8 +223,10 @@ class ReplicaHost {
         this.#sendValue({ type: "item", id, value: r.value }, method);
       }
       this.#send({ type: "end", id });
+      call.scope.span?.end();
     } catch (err) {
       this.#send({ type: "error", id, error: serializeError(err) });
+      call.scope.span?.end(err);
     } finally {
       this.#active.delete(id);
     }
@@ -221,9 +236,10 @@ class ReplicaHost {
    * Answers the liveness probe. Not an ActiveCall: it takes no request slot, so a replica at its
    * limit still answers, and an answer at all proves this thread's event loop turns.
    */
-  async #ping(id: number, checkHealth: boolean): Promise<void> {
+  async #ping(id: number, checkHealth: boolean, flushTraces: boolean): Promise<void> {
     const check = checkHealth ? this.#instance?.checkHealth : undefined;
     try {
+      if (flushTraces) await this.#tracer?.flush().catch(() => {});
       if (typeof check === "function") await (check as Method).call(this.#instance);
       this.#send({ type: "pong", id });
     } catch (err) {
@@ -273,6 +289,17 @@ class ReplicaHost {
 
   #send(msg: FromReplica): void {
     this.#writer.send(msg);
+  }
+}
+
+/** The replica's tracer; tracing that cannot start is reported and left off (the replica still serves). */
+async function loadTracer(init: ReplicaInit): Promise<ReplicaTracer | undefined> {
+  try {
+    const { startReplicaTracing } = await import("../observability/tracing.ts");
+    return await startReplicaTracing(init.tracing!, init);
+  } catch (err) {
+    console.warn(`stingray: replica ${init.replicaId} runs without tracing: ${(err as Error).message}`);
+    return undefined;
   }
 }
 

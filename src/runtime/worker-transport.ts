@@ -5,9 +5,14 @@
 // Cancellation flows both ways: aborting the call's signal sends `upcall-cancel`; when no signal
 // is given the enclosing replica call's signal is used, so cancelling a request also cancels the
 // handle calls it fanned out to.
+//
+// Tracing: while the enclosing replica call has a span (tracing on), each handle call gets a
+// CLIENT span, its child, and carries that span's traceparent up, so the callee replica's span
+// joins the same trace. With tracing off the cost is one property read per call.
 
 import { CancelledError, deserializeError } from "../errors.ts";
-import { currentCallSignal } from "./call-context.ts";
+import type { CallSpan } from "../observability/tracing.ts";
+import { currentCallScope, currentCallSignal } from "./call-context.ts";
 import type { CallOptions, CallTransport } from "./call.ts";
 import type { DeploymentId } from "./ids.ts";
 import { StreamReceiver, type UpcallReply, type UpcallRequest } from "./protocol.ts";
@@ -17,10 +22,16 @@ interface PendingUpcall {
   reject(err: Error): void;
 }
 
+interface OpenUpcallStream {
+  receiver: StreamReceiver;
+  detach: () => void;
+  span: CallSpan | undefined;
+}
+
 export class WorkerCallTransport implements CallTransport {
   readonly #post: (msg: UpcallRequest) => void;
   readonly #calls = new Map<number, PendingUpcall>();
-  readonly #streams = new Map<number, { receiver: StreamReceiver; detach: () => void }>();
+  readonly #streams = new Map<number, OpenUpcallStream>();
   #nextId = 1;
 
   /** @param post sends a message up the replica's port. */
@@ -32,28 +43,34 @@ export class WorkerCallTransport implements CallTransport {
     const signal = options?.signal ?? currentCallSignal();
     if (signal?.aborted) return Promise.reject(new CancelledError());
     const id = this.#nextId++;
+    const span = currentCallScope()?.span?.startHandleCall(target, method);
     return new Promise((resolve, reject) => {
       const onAbort = (): void => {
         if (!this.#calls.delete(id)) return;
         this.#post({ type: "upcall-cancel", id });
-        reject(new CancelledError());
+        const err = new CancelledError();
+        span?.end(err);
+        reject(err);
       };
       this.#calls.set(id, {
         resolve: (value) => {
           signal?.removeEventListener("abort", onAbort);
+          span?.end();
           resolve(value);
         },
         reject: (err) => {
           signal?.removeEventListener("abort", onAbort);
+          span?.end(err);
           reject(err);
         },
       });
       signal?.addEventListener("abort", onAbort, { once: true });
       try {
-        this.#post(request(id, target, method, args, false, options?.timeoutMs));
+        this.#post(request(id, target, method, args, false, options?.timeoutMs, span?.traceparent));
       } catch (err) {
         this.#calls.delete(id);
         signal?.removeEventListener("abort", onAbort);
+        span?.end(err);
         reject(err);
       }
     });
@@ -68,15 +85,18 @@ export class WorkerCallTransport implements CallTransport {
         if (started) throw new TypeError("an upcall stream can be iterated only once");
         started = true;
         const id = this.#nextId++;
+        let span: CallSpan | undefined;
         const onAbort = (): void => {
           if (receiver.open) this.#post({ type: "upcall-cancel", id });
-          receiver.fail(new CancelledError());
-          this.#streams.delete(id);
+          const err = new CancelledError();
+          receiver.fail(err);
+          if (this.#streams.delete(id)) span?.end(err);
         };
         const receiver = new StreamReceiver(
           (n) => this.#post({ type: "upcall-credit", id, n }),
           () => {
-            this.#streams.delete(id);
+            // The consumer left early: a normal end for the caller.
+            if (this.#streams.delete(id)) span?.end();
             signal?.removeEventListener("abort", onAbort);
             this.#post({ type: "upcall-cancel", id });
           },
@@ -85,12 +105,14 @@ export class WorkerCallTransport implements CallTransport {
           receiver.fail(new CancelledError());
           return receiver;
         }
+        span = currentCallScope()?.span?.startHandleCall(target, method);
         signal?.addEventListener("abort", onAbort, { once: true });
-        this.#streams.set(id, { receiver, detach: () => signal?.removeEventListener("abort", onAbort) });
+        this.#streams.set(id, { receiver, detach: () => signal?.removeEventListener("abort", onAbort), span });
         try {
-          this.#post(request(id, target, method, args, true, options?.timeoutMs));
+          this.#post(request(id, target, method, args, true, options?.timeoutMs, span?.traceparent));
         } catch (err) {
           this.#streams.delete(id);
+          span?.end(err);
           receiver.fail(err as Error);
         }
         return receiver;
@@ -121,6 +143,7 @@ export class WorkerCallTransport implements CallTransport {
         if (stream) {
           this.#streams.delete(msg.id);
           stream.detach();
+          stream.span?.end(err);
           stream.receiver.failAfterQueued(err);
         }
         return;
@@ -133,6 +156,7 @@ export class WorkerCallTransport implements CallTransport {
         if (stream) {
           this.#streams.delete(msg.id);
           stream.detach();
+          stream.span?.end();
           stream.receiver.end();
         }
         return;
@@ -148,9 +172,11 @@ function request(
   args: unknown[],
   stream: boolean,
   timeoutMs: number | undefined,
+  traceparent: string | undefined,
 ): UpcallRequest {
   const msg: UpcallRequest = { type: "upcall", id, target: { app: target.app, deployment: target.deployment }, method, args, stream };
   if (timeoutMs !== undefined) msg.timeoutMs = timeoutMs;
+  if (traceparent !== undefined) msg.traceparent = traceparent;
   return msg;
 }
 
