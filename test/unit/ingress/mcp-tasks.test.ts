@@ -34,7 +34,7 @@ describe("Tasks on mcpApp (io.modelcontextprotocol/tasks)", () => {
     expect(created).toMatchObject({ resultType: "task", status: "working", ttlMs: 60_000, pollIntervalMs: 50 });
     expect(created.createdAt).toMatch(ISO);
     expect(created.lastUpdatedAt).toMatch(ISO);
-    for (const absent of ["task", "result", "error", "inputRequests", "requestState", "ttl", "pollInterval"]) expect(created).not.toHaveProperty(absent);
+    for (const absent of ["task", "result", "error", "inputRequests", "requestState", "ttl", "pollInterval", "content"]) expect(created).not.toHaveProperty(absent);
     const taskId = created.taskId as string;
     const working = await tasks.get(taskId);
     expect(working).toMatchObject({ taskId, status: "working", resultType: "complete" });
