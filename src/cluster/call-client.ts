@@ -22,6 +22,7 @@ import {
 } from "../errors.ts";
 import type { CallOptions } from "../runtime/call.ts";
 import type { BusMessage, BusSubscription, CallBus } from "./call-bus.ts";
+import { RemoteStream } from "./remote-stream.ts";
 import {
   STREAM_WINDOW,
   callSubject,
@@ -45,6 +46,8 @@ export interface RemoteTarget {
 
 interface Pending {
   node: string;
+  /** Streams: the first item still missing (status questions ask the owner to replay from it). */
+  fromSeq?: () => number;
   answer(a: CallAnswer): void;
   fail(err: Error): void;
 }
@@ -81,7 +84,7 @@ export class CallClient {
     let n = 0;
     for (const [reply, p] of this.#pending) {
       if (node !== undefined && p.node !== node) continue;
-      this.#control(p.node, { k: "status", reply });
+      this.#control(p.node, { k: "status", reply, ...(p.fromSeq ? { fromSeq: p.fromSeq() } : {}) });
       n++;
     }
     return n;
@@ -166,77 +169,36 @@ export class CallClient {
     if (signal?.aborted) throw new CancelledError();
     const reply = this.#replySubject();
     const data = encode(this.#request("stream", target, method, args, options), this.#bus.maxPayload, `the arguments of ${method}()`);
-    const queue: CallAnswer[] = [];
-    let failure: Error | undefined;
-    let wake: (() => void) | undefined;
-    let answered = false;
-    let finished = false;
-    const poke = (): void => {
-      const w = wake;
-      wake = undefined;
-      w?.();
-    };
-    const onAbort = (): void => {
-      failure ??= new CancelledError();
-      poke();
-    };
+    const stream = new RemoteStream(`the stream ${method}() from replica ${target.replicaId} on node ${target.node}`, (fromSeq) =>
+      this.#control(target.node, { k: "status", reply, fromSeq }),
+    );
+    const onAbort = (): void => stream.fail(new CancelledError());
     let timer: NodeJS.Timeout | undefined;
-    let received = false;
     this.#pending.set(reply, {
       node: target.node,
+      fromSeq: () => stream.expected,
       answer: (a) => {
-        if (a.k === "status") {
-          if (a.state !== "running") failure ??= lostInTransit(a.state, target, method, received);
-          poke();
-          return;
-        }
-        answered = true;
-        if (timer) clearTimeout(timer);
-        queue.push(a);
-        poke();
+        if (timer && a.k !== "status") clearTimeout(timer);
+        stream.push(a);
       },
-      fail: (err) => {
-        failure ??= err;
-        poke();
-      },
+      fail: (err) => stream.fail(err),
     });
     if (options.timeoutMs !== undefined) {
       // Only until the first answer: the owner enforces the deadline on the call itself.
       timer = setTimeout(() => {
-        if (answered) return;
+        if (stream.answered) return;
         this.#onSuspect(target.node);
-        failure ??= new TimeoutError(`node ${target.node} did not answer ${method}() within ${options.timeoutMs} ms (+${DEADLINE_GRACE_MS} ms grace)`);
-        poke();
+        stream.fail(new TimeoutError(`node ${target.node} did not answer ${method}() within ${options.timeoutMs} ms (+${DEADLINE_GRACE_MS} ms grace)`));
       }, options.timeoutMs + DEADLINE_GRACE_MS);
     }
     signal?.addEventListener("abort", onAbort, { once: true });
     try {
-      this.#publish(target, data, reply, (err) => {
-        failure ??= err;
-      });
-      let expected = 1;
+      this.#publish(target, data, reply, (err) => stream.fail(err));
       let unacked = 0;
       for (;;) {
-        while (queue.length === 0 && !failure) await new Promise<void>((r) => (wake = r));
-        if (queue.length === 0) throw failure!;
-        const a = queue.shift()!;
-        if (a.k === "err") {
-          finished = true;
-          throw errorOf(a, target);
-        }
-        if (a.k === "ok" || a.k === "status") {
-          finished = true;
-          throw new ReplicaDiedError(`node ${target.node} answered a stream with a single value`);
-        }
-        received = true;
-        if (a.seq !== expected++) {
-          throw new ReplicaDiedError(`the stream from replica ${target.replicaId} on node ${target.node} lost messages (expected #${expected - 1}, got #${a.seq})`);
-        }
-        if (a.k === "end") {
-          finished = true;
-          return;
-        }
-        yield a.value;
+        const step = await stream.next();
+        if (step.done) return;
+        yield step.value;
         if (++unacked >= STREAM_WINDOW / 2) {
           this.#control(target.node, { k: "credit", reply, n: unacked });
           unacked = 0;
@@ -247,7 +209,7 @@ export class CallClient {
       if (timer) clearTimeout(timer);
       signal?.removeEventListener("abort", onAbort);
       // Broken out of, cancelled or failed here: the owner must stop the generator.
-      if (!finished) this.#control(target.node, { k: "cancel", reply });
+      if (!stream.finished) this.#control(target.node, { k: "cancel", reply });
     }
   }
 

@@ -48,6 +48,8 @@ interface FinishedCall {
   at: number;
   /** The encoded final answer of a unary call, when small enough to keep. */
   answer: Uint8Array | undefined;
+  /** A stream's messages in sequence order (items, then its end or error), when small enough. */
+  sent: Uint8Array[] | undefined;
 }
 
 interface RunningCall {
@@ -56,6 +58,9 @@ interface RunningCall {
   credit: number;
   /** Set while a stream waits for credit. */
   wake: (() => void) | undefined;
+  /** A stream's messages so far (for replay after a loss), until they outgrow the limit. */
+  sent: Uint8Array[] | undefined;
+  sentBytes: number;
 }
 
 export class CallServer {
@@ -135,7 +140,14 @@ export class CallServer {
       });
       return;
     }
-    const call: RunningCall = { from: request.from, abort: new AbortController(), credit: request.credit ?? STREAM_WINDOW, wake: undefined };
+    const call: RunningCall = {
+      from: request.from,
+      abort: new AbortController(),
+      credit: request.credit ?? STREAM_WINDOW,
+      wake: undefined,
+      sent: request.k === "stream" ? [] : undefined,
+      sentBytes: 0,
+    };
     this.#calls.set(reply, call);
     const options = {
       signal: call.abort.signal,
@@ -145,7 +157,7 @@ export class CallServer {
     const done = request.k === "stream" ? this.#runStream(actor, request, options, reply, call) : this.#runCall(actor, request, options, reply);
     void done.then((answer) => {
       this.#calls.delete(reply);
-      this.#remember(reply, answer);
+      this.#remember(reply, answer, call.sent);
       if (this.#calls.size === 0) this.#idle?.();
     });
   }
@@ -171,15 +183,15 @@ export class CallServer {
         if (call.abort.signal.aborted) return;
         const next = await iterator.next();
         if (next.done) {
-          this.#answer(reply, { k: "end", seq: ++seq });
+          this.#keep(call, this.#answer(reply, { k: "end", seq: ++seq }));
           iterator = undefined;
           return;
         }
         call.credit--;
-        this.#answer(reply, { k: "item", seq: ++seq, value: next.value }, true);
+        this.#keep(call, this.#answer(reply, { k: "item", seq: ++seq, value: next.value }, true));
       }
     } catch (err) {
-      this.#answerError(reply, err);
+      this.#keep(call, this.#answerError(reply, err));
     } finally {
       // Cancelled, or an item could not be sent: end the generator in the replica.
       if (iterator) void Promise.resolve(iterator.return?.()).catch(() => {});
@@ -195,7 +207,7 @@ export class CallServer {
     }
     const call = this.#calls.get(control.reply);
     if (control.k === "status") {
-      this.#answerStatus(control.reply, call !== undefined);
+      this.#answerStatus(control.reply, call, control.fromSeq ?? 1);
       return;
     }
     if (!call) return;
@@ -210,24 +222,37 @@ export class CallServer {
     return this.#answer(reply, { k: "err", error: serializeError(err), ...(undelivered ? { undelivered: true } : {}) });
   }
 
-  #remember(reply: string, answer: Uint8Array | undefined): void {
+  /** Keeps a stream's message for replay while the stream is small enough. */
+  #keep(call: RunningCall, data: Uint8Array | undefined): void {
+    if (!call.sent || !data) return;
+    call.sentBytes += data.length;
+    if (call.sentBytes > MAX_KEPT_ANSWER_BYTES) call.sent = undefined;
+    else call.sent.push(data);
+  }
+
+  #remember(reply: string, answer: Uint8Array | undefined, sent: Uint8Array[] | undefined): void {
     const now = Date.now();
     for (const [key, f] of this.#finished) {
       if (now - f.at < FINISHED_TTL_MS && this.#finished.size < MAX_FINISHED) break;
       this.#finished.delete(key);
     }
-    this.#finished.set(reply, { at: now, answer: answer && answer.length <= MAX_KEPT_ANSWER_BYTES ? answer : undefined });
+    this.#finished.set(reply, { at: now, answer: answer && answer.length <= MAX_KEPT_ANSWER_BYTES ? answer : undefined, sent });
   }
 
-  /** What became of a call, for a caller that may have lost a message in transit. */
-  #answerStatus(reply: string, running: boolean): void {
-    const finished = this.#finished.get(reply);
-    if (!running && finished?.answer) {
+  /**
+   * What became of a call, for a caller that may have lost a message in transit: a unary answer
+   * or a stream's messages from `fromSeq` are sent again when kept; otherwise its state.
+   */
+  #answerStatus(reply: string, running: RunningCall | undefined, fromSeq: number): void {
+    const finished = running ? undefined : this.#finished.get(reply);
+    if (finished?.answer) {
       this.#publish(reply, finished.answer);
       return;
     }
+    const sent = running ? running.sent : finished?.sent;
+    if (sent) for (const data of sent.slice(Math.max(0, fromSeq - 1))) this.#publish(reply, data);
     const state = running ? "running" : finished ? "finished" : "unknown";
-    this.#answer(reply, { k: "status", state });
+    this.#answer(reply, { k: "status", state, ...(sent ? { replay: true } : {}) });
   }
 
   /** Calls this node answered recently (status questions), for tests. */

@@ -34,7 +34,11 @@ export interface CallRequest {
  * asks what became of a call after a connection to a NATS server broke (a message in transit
  * through a dying server is lost): the owner answers on the call's reply subject.
  */
-export type CallControl = { k: "cancel"; reply: string } | { k: "credit"; reply: string; n: number } | { k: "status"; reply: string };
+export type CallControl =
+  | { k: "cancel"; reply: string }
+  | { k: "credit"; reply: string; n: number }
+  /** `fromSeq`: for a stream, the first item the caller is missing (the owner replays from it). */
+  | { k: "status"; reply: string; fromSeq?: number };
 
 /** From the owner, on the call's reply subject. */
 export type CallAnswer =
@@ -48,7 +52,7 @@ export type CallAnswer =
    * send elsewhere), or it finished and its answer cannot be sent again (a stream, a large result).
    * A finished unary call whose answer the owner still holds gets that answer again instead.
    */
-  | { k: "status"; state: "running" | "unknown" | "finished" };
+  | { k: "status"; state: "running" | "unknown" | "finished"; replay?: boolean };
 
 export function callSubject(cluster: string, nodeId: string): string {
   return `stingray.${cluster}.call.${nodeId}`;

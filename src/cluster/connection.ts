@@ -8,7 +8,7 @@
 
 import { connect, createInbox } from "@nats-io/transport-node";
 import type { NatsConnection, Subscription } from "@nats-io/nats-core";
-import { Kvm, type KV } from "@nats-io/kv";
+import { Kvm, type KV, type KvWatchEntry } from "@nats-io/kv";
 import type { CallBus } from "./call-bus.ts";
 import type { LeaseStore } from "./lease.ts";
 import { WIRE_VERSION, clusterNames, decodeKey, type ApplicationRecord, type NodeHeartbeat, type PlacementRecord } from "./records.ts";
@@ -25,6 +25,9 @@ export interface ConnectOptions {
   /** JetStream replicas of the KV buckets when this node creates them. */
   kvReplicas: number;
 }
+
+/** How often a node checks that its KV watch has not fallen behind the placement. */
+const WATCH_CHECK_MS = 2_000;
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -66,6 +69,11 @@ export class ClusterConnection {
       await nc.close().catch(() => {});
       throw err;
     }
+  }
+
+  /** The server this connection uses now, "host:port" (it changes on reconnect). */
+  get connectedServer(): string {
+    return this.#nc.getServer();
   }
 
   /** e.g. "2.9.10": newer server features are detected from this. */
@@ -147,21 +155,59 @@ export class ClusterConnection {
     })().catch(() => {});
   }
 
-  /** Streams every application record and placement change: current values first, then updates. */
+  /**
+   * Streams every application record and placement change: current values first, then updates.
+   * The watch is a JetStream consumer on one server; when it ends (its server died) or this
+   * connection was re-established, or a placement newer than any it delivered exists (checked every
+   * few seconds: a stalled watch), it starts over, delivering the current values again (listeners
+   * are idempotent: records are replaced, placements fenced by term and revision).
+   */
   async watchState(listener: (event: StateEvent) => void): Promise<void> {
-    const iter = await this.#state.watch();
-    this.#watchStop = () => iter.stop();
-    void (async () => {
-      for await (const e of iter) {
-        const deleted = e.operation !== "PUT";
-        if (e.key === this.#names.placementKey) {
-          listener({ kind: "placement", record: deleted ? null : (e.json<PlacementRecord>()), revision: e.revision });
-        } else if (e.key.startsWith(this.#names.appKeyPrefix)) {
-          const name = decodeKey(e.key.slice(this.#names.appKeyPrefix.length));
-          listener({ kind: "app", name, record: deleted ? null : e.json<ApplicationRecord>(), revision: e.revision });
-        }
+    let seenPlacement = 0;
+    let restart: (() => void) | undefined;
+    const start = async (): Promise<AsyncIterable<KvWatchEntry>> => {
+      const iter = await this.#state.watch();
+      restart = () => iter.stop();
+      return iter;
+    };
+    const deliver = (e: KvWatchEntry): void => {
+      const deleted = e.operation !== "PUT";
+      if (e.key === this.#names.placementKey) {
+        seenPlacement = Math.max(seenPlacement, e.revision);
+        listener({ kind: "placement", record: deleted ? null : e.json<PlacementRecord>(), revision: e.revision });
+      } else if (e.key.startsWith(this.#names.appKeyPrefix)) {
+        const name = decodeKey(e.key.slice(this.#names.appKeyPrefix.length));
+        listener({ kind: "app", name, record: deleted ? null : e.json<ApplicationRecord>(), revision: e.revision });
       }
-    })().catch(() => {});
+    };
+    let iter: AsyncIterable<KvWatchEntry> | undefined = await start();
+    let closed = false;
+    const checker = setInterval(() => {
+      void this.getPlacementRevision()
+        .then((rev) => {
+          if (rev > seenPlacement) restart?.();
+        })
+        .catch(() => {});
+    }, WATCH_CHECK_MS);
+    checker.unref();
+    this.onReconnect(() => restart?.());
+    this.#watchStop = () => {
+      closed = true;
+      clearInterval(checker);
+      restart?.();
+    };
+    void (async () => {
+      while (!closed) {
+        try {
+          iter ??= await start();
+          for await (const e of iter) deliver(e);
+        } catch {
+          // The server holding the consumer went away mid-watch: start over below.
+        }
+        iter = undefined;
+        if (!closed) await new Promise((r) => setTimeout(r, 250));
+      }
+    })();
   }
 
   /** Writes an application record; `revision` 0 means "must not exist yet" (compare-and-set). */
@@ -210,13 +256,19 @@ export class ClusterConnection {
  * an earlier run had other servers): the first creator's settings stand.
  */
 async function openOrCreate(kvm: Kvm, name: string, options: { history: number; replicas: number; ttl?: number }): Promise<KV> {
-  try {
-    return await kvm.create(name, options);
-  } catch (err) {
+  // A JetStream cluster that is still electing its leader answers "temporarily unavailable" (or
+  // not at all) for a few seconds after its servers start: keep trying for a while.
+  const deadline = Date.now() + 20_000;
+  for (;;) {
     try {
-      return await kvm.open(name);
-    } catch {
-      throw err;
+      return await kvm.create(name, options);
+    } catch (err) {
+      try {
+        return await kvm.open(name);
+      } catch {
+        if (Date.now() > deadline) throw err;
+        await new Promise((r) => setTimeout(r, 250));
+      }
     }
   }
 }

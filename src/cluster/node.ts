@@ -42,6 +42,9 @@ export interface NodeRuntime extends LocalRuntime {
   setRemoteReplicas: RemoteReplicaSink;
 }
 
+/** How long a deploy keeps trying to write the desired state while JetStream is unavailable. */
+const DEPLOY_WRITE_TIMEOUT_MS = 15_000;
+
 /** How long a stopping node waits for calls other nodes sent it to answer. */
 const CALL_DRAIN_MS = 5_000;
 
@@ -157,14 +160,24 @@ export class ClusterNode {
   /** Writes the application to the desired state (compare-and-set); the leader places it. */
   async deploy(app: Application, source: ClusterDeploySource): Promise<void> {
     const record = buildApplicationRecord(app, source, this.#options.nodeId);
-    for (let attempt = 0; ; attempt++) {
-      const current = await this.#conn.getApplication(source.name);
+    // Conflicts (someone wrote it between our read and write) are read again at once: last writer
+    // wins, but never blindly. JetStream being briefly unavailable (a server died, its cluster
+    // electing a new leader) is waited out for a while.
+    const deadline = Date.now() + DEPLOY_WRITE_TIMEOUT_MS;
+    let conflicts = 0;
+    for (;;) {
       try {
+        const current = await this.#conn.getApplication(source.name);
         await this.#conn.putApplication(record, current?.revision ?? 0);
         return;
       } catch (err) {
-        // Someone else wrote it between our read and write: read again (last writer wins, but never blindly).
-        if (attempt >= 4) throw new InvalidOptionsError(`deploying "${source.name}" to the cluster kept conflicting: ${(err as Error).message}`, { cause: err });
+        const conflict = /wrong last sequence|key exists/i.test((err as Error).message);
+        if (conflict && ++conflicts < 5) continue;
+        if (conflict) throw new InvalidOptionsError(`deploying "${source.name}" to the cluster kept conflicting with other writers: ${(err as Error).message}`, { cause: err });
+        if (Date.now() > deadline) {
+          throw new InvalidOptionsError(`deploying "${source.name}": the cluster's state store (JetStream KV) did not accept the write within ${DEPLOY_WRITE_TIMEOUT_MS / 1000} s: ${(err as Error).message}`, { cause: err });
+        }
+        await new Promise((r) => setTimeout(r, 250));
       }
     }
   }
@@ -202,6 +215,7 @@ export class ClusterNode {
       records: this.#agent.records(),
       placement: this.#agent.placement,
       codeMismatch: this.#agent.codeMismatch(),
+      natsServer: this.#conn.connectedServer,
     });
   }
 

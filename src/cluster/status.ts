@@ -22,6 +22,7 @@ export interface ClusterStatusContext {
   records: ApplicationRecord[];
   placement: PlacementRecord | undefined;
   codeMismatch: CodeMismatch[];
+  natsServer?: string;
   nowMs?: number;
 }
 
@@ -102,6 +103,7 @@ export function clusterStatus<T extends StatusSnapshot>(local: T, ctx: ClusterSt
   const cluster: StatusSnapshot["cluster"] = { name: ctx.cluster, nodeId: ctx.selfId };
   if (leader) cluster.leader = leader;
   if (ctx.placement) cluster.term = ctx.placement.term;
+  if (ctx.natsServer) cluster.natsServer = ctx.natsServer;
   return { ...local, applications, nodes, cluster };
 }
 

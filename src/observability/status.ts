@@ -114,6 +114,8 @@ export interface ClusterStatusInfo {
   leader?: string;
   /** The placement's leader term (the lease revision). */
   term?: number;
+  /** The NATS server this node is connected to now ("host:port"). */
+  natsServer?: string;
 }
 
 export interface StatusSnapshot {

@@ -73,3 +73,44 @@ export async function callTool(node: ClusterNodeProcess, prefix: string, name: s
     await client.close();
   }
 }
+
+export interface LoadResult {
+  ok: number;
+  failed: string[];
+  /** Date.now() of every successful answer (throughput per time window). */
+  okAt: number[];
+}
+
+/**
+ * `workers` MCP clients calling the echo app's `sleep` tool through `via`, back to back, until
+ * `stop` resolves.
+ */
+export async function load(via: ClusterNodeProcess, workers: number, stop: Promise<void>, prefix = "/echo", sleepMs = 20): Promise<LoadResult> {
+  const result: LoadResult = { ok: 0, failed: [], okAt: [] };
+  let stopped = false;
+  void stop.then(() => (stopped = true));
+  await Promise.all(
+    Array.from({ length: workers }, async (_, w) => {
+      const client = await mcpClient(via, prefix);
+      try {
+        for (let i = 0; !stopped; i++) {
+          try {
+            await toolText(client, "sleep", { ms: sleepMs });
+            result.ok++;
+            result.okAt.push(Date.now());
+          } catch (err) {
+            result.failed.push(`worker ${w} call ${i}: ${(err as Error).message}`);
+          }
+        }
+      } finally {
+        await client.close();
+      }
+    }),
+  );
+  return result;
+}
+
+/** Successful answers per second between two times. */
+export function rate(result: LoadResult, fromMs: number, toMs: number): number {
+  return result.okAt.filter((t) => t >= fromMs && t < toMs).length / ((toMs - fromMs) / 1000);
+}

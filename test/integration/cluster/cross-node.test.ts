@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "../cli/spawn-cli.ts";
 import {
   callTool,
+  load,
   mcpClient,
   replicasByNode,
   startNode,
@@ -44,36 +45,6 @@ afterAll(async () => {
   await Promise.all([...nodes.values()].map((n) => n.cli.stop("SIGKILL", 5_000)));
   await nats?.stop();
 }, 30_000);
-
-interface LoadResult {
-  ok: number;
-  failed: string[];
-}
-
-/** `workers` MCP clients calling `sleep` through `via` back to back until `stop` resolves. */
-async function load(via: ClusterNodeProcess, workers: number, stop: Promise<void>, prefix = "/echo", sleepMs = 20): Promise<LoadResult> {
-  const result: LoadResult = { ok: 0, failed: [] };
-  let stopped = false;
-  void stop.then(() => (stopped = true));
-  await Promise.all(
-    Array.from({ length: workers }, async (_, w) => {
-      const client: Client = await mcpClient(via, prefix);
-      try {
-        for (let i = 0; !stopped; i++) {
-          try {
-            await toolText(client, "sleep", { ms: sleepMs });
-            result.ok++;
-          } catch (err) {
-            result.failed.push(`worker ${w} call ${i}: ${(err as Error).message}`);
-          }
-        }
-      } finally {
-        await client.close();
-      }
-    }),
-  );
-  return result;
-}
 
 describe("the cross-node data plane", () => {
   it("every node serves the app: Front answers wherever it runs, and reaches Back on the GPU node", { timeout: 90_000 }, async () => {

@@ -38,15 +38,36 @@ export async function freePort(): Promise<number> {
   });
 }
 
-export async function startNatsServer(): Promise<NatsServer> {
+/** `n` distinct free ports (all held open at once while picked, so none is handed out twice). */
+export async function freePorts(n: number): Promise<number[]> {
+  const servers = await Promise.all(
+    Array.from(
+      { length: n },
+      () =>
+        new Promise<net.Server>((resolve, reject) => {
+          const srv = net.createServer();
+          srv.once("error", reject);
+          srv.listen(0, "127.0.0.1", () => resolve(srv));
+        }),
+    ),
+  );
+  const ports = servers.map((s) => (s.address() as net.AddressInfo).port);
+  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
+  return ports;
+}
+
+export async function startNatsServer(cluster?: { name: string; serverName: string; port: number; clusterPort: number; routes: number[] }): Promise<NatsServer> {
   requireNatsServer();
   const dir = mkdtempSync(path.join(os.tmpdir(), "stingray-nats-"));
-  const port = await freePort();
+  const port = cluster?.port ?? (await freePort());
   const conf = path.join(dir, "nats.conf");
   writeFileSync(conf, 'ping_interval: "2s"\nping_max: 2\n');
-  const child: ChildProcess = spawn(BINARY, ["-c", conf, "-a", "127.0.0.1", "-p", String(port), "-js", "-sd", path.join(dir, "js")], {
-    stdio: ["ignore", "ignore", "pipe"],
-  });
+  const args = ["-c", conf, "-a", "127.0.0.1", "-p", String(port), "-js", "-sd", path.join(dir, "js")];
+  if (cluster) {
+    args.push("-n", cluster.serverName, "--cluster_name", cluster.name, "--cluster", `nats://127.0.0.1:${cluster.clusterPort}`);
+    args.push("--routes", cluster.routes.map((p) => `nats://127.0.0.1:${p}`).join(","));
+  }
+  const child: ChildProcess = spawn(BINARY, args, { stdio: ["ignore", "ignore", "pipe"] });
   let stderr = "";
   child.stderr!.on("data", (d) => (stderr += d));
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
@@ -64,13 +85,36 @@ export async function startNatsServer(): Promise<NatsServer> {
     url: `nats://127.0.0.1:${port}`,
     pid: child.pid!,
     async stop() {
-      if (child.exitCode === null) process.kill(child.pid!, "SIGTERM");
-      const timer = setTimeout(() => child.exitCode === null && process.kill(child.pid!, "SIGKILL"), 5_000);
+      const kill = (signal: NodeJS.Signals) => {
+        try {
+          if (child.exitCode === null && child.signalCode === null) process.kill(child.pid!, signal);
+        } catch {
+          // Already gone (a test killed it).
+        }
+      };
+      kill("SIGTERM");
+      const timer = setTimeout(() => kill("SIGKILL"), 5_000);
       await exited;
       clearTimeout(timer);
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Three nats-servers clustered on loopback (routes between them, JetStream on each, separate
+ * stores), for the server-failure test. Resolves once all listen; JetStream elects its meta
+ * leader shortly after (a client's first KV create waits for it).
+ */
+export async function startNatsCluster(size = 3): Promise<NatsServer[]> {
+  const all = await freePorts(size * 2);
+  const ports = all.slice(0, size);
+  const clusterPorts = all.slice(size);
+  return Promise.all(
+    ports.map((port, i) =>
+      startNatsServer({ name: "stingray-test", serverName: `n${i + 1}`, port, clusterPort: clusterPorts[i]!, routes: clusterPorts.filter((_, j) => j !== i) }),
+    ),
+  );
 }
 
 function canConnect(port: number): Promise<boolean> {
