@@ -18,8 +18,10 @@
 // ProtocolError (any error with a numeric JSON-RPC `code`) fails it with that error; any other
 // throw completes it with an `isError` result, as the same tool would answer synchronously.
 //
-// This module loads no SDK code: the server is only called through its own methods.
+// This module loads no SDK code (type imports only): the server is only called through its own
+// methods.
 
+import type { ServerContext } from "@modelcontextprotocol/server";
 import * as z from "zod";
 import { InvalidOptionsError } from "../errors.ts";
 
@@ -73,7 +75,7 @@ export interface TaskToolConfig<S extends TaskToolInputSchema | undefined = unde
    * synchronously instead — typically `inputRequired(...)` to gather input first (SEP-2322), or a
    * CallToolResult when the answer is immediate — or undefined to create the task.
    */
-  beforeTask?: (args: InferArgs<S>, ctx: unknown) => unknown;
+  beforeTask?: (args: InferArgs<S>, ctx: ServerContext) => unknown;
 }
 
 export type TaskToolRun<S extends TaskToolInputSchema | undefined> = (
