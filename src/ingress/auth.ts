@@ -1,15 +1,18 @@
 // Optional bearer-token auth for an application, checked in the proxy before any replica sees the
 // request. Static tokens (from options or an environment variable) are compared in constant time
 // against SHA-256 digests, every configured token every time, so neither timing nor an early exit
-// tells how close a guess was; a user verifier can accept other tokens. Failures answer 401 (or 403
-// for missing scopes) with an RFC 6750 WWW-Authenticate challenge that points MCP clients at the
+// tells how close a guess was; JWT access tokens are verified against the issuer's keys
+// (jwt-verifier.ts); a user verifier can accept other tokens. Failures answer 401 (or 403 for
+// missing scopes) with an RFC 6750 WWW-Authenticate challenge that points MCP clients at the
 // RFC 9728 protected-resource metadata. The token itself never leaves this module: replicas get
-// the identity (clientId, scopes), and nothing here logs.
+// the identity (clientId, subject, scopes, claims), and nothing here logs.
 
 import { createHash, timingSafeEqual } from "node:crypto";
 import { InvalidOptionsError } from "../errors.ts";
 import type { AuthIdentity } from "../runtime/http-message.ts";
-import type { AuthOptions } from "./options.ts";
+import type { AuthOptions } from "./auth-options.ts";
+import { JwtVerifier, looksLikeJwt } from "./jwt-verifier.ts";
+import { Permissions } from "./permissions.ts";
 
 export const PROTECTED_RESOURCE_WELL_KNOWN = "/.well-known/oauth-protected-resource";
 
@@ -20,7 +23,7 @@ interface StaticEntry {
 
 export type AuthOutcome =
   | { ok: true; identity: AuthIdentity }
-  | { ok: false; status: 401 | 403 | 500; headers: Record<string, string>; body: { error: string; error_description: string } };
+  | { ok: false; status: 401 | 403 | 500 | 503; headers: Record<string, string>; body: { error: string; error_description: string } };
 
 function digest(token: string): Buffer {
   return createHash("sha256").update(token, "utf8").digest();
@@ -29,10 +32,15 @@ function digest(token: string): Buffer {
 export class BearerAuth {
   readonly #entries: StaticEntry[];
   readonly #options: AuthOptions;
+  readonly #jwt: JwtVerifier | undefined;
+  /** Per-tool, per-prompt and per-resource rules (`auth.scopes`, `auth.authorize`). */
+  readonly permissions: Permissions;
 
   /** `env` is read now (when the proxy mounts the app), not per request. */
   constructor(options: AuthOptions, env: Record<string, string | undefined> = process.env) {
     this.#options = options;
+    this.#jwt = options.jwt ? new JwtVerifier(options.jwt) : undefined;
+    this.permissions = new Permissions(options);
     const entries: StaticEntry[] = [];
     (options.tokens ?? []).forEach((t, i) => {
       const spec = typeof t === "string" ? { token: t } : t;
@@ -43,7 +51,7 @@ export class BearerAuth {
     });
     if (options.tokensEnv !== undefined) {
       const raw = env[options.tokensEnv];
-      if (raw === undefined && options.verify === undefined && entries.length === 0) {
+      if (raw === undefined && options.verify === undefined && options.jwt === undefined && entries.length === 0) {
         throw new InvalidOptionsError(`auth.tokensEnv: environment variable ${options.tokensEnv} is not set`);
       }
       (raw ?? "")
@@ -69,7 +77,22 @@ export class BearerAuth {
     }
     const token = match[1]!;
     let identity = this.#matchStatic(token);
-    if (!identity && this.#options.verify) {
+    if (!identity && this.#jwt && looksLikeJwt(token)) {
+      // A JWT-shaped token is the issuer's to judge: its answer (and reason) stands.
+      const verdict = await this.#jwt.verify(token);
+      if (!verdict.ok) {
+        if (verdict.reason === "keys_unavailable") {
+          return {
+            ok: false,
+            status: 503,
+            headers: { "content-type": "application/json", "retry-after": "5" },
+            body: { error: "temporarily_unavailable", error_description: verdict.description },
+          };
+        }
+        return this.#challenge(401, "invalid_token", verdict.description, resourceMetadataUrl);
+      }
+      identity = verdict.identity;
+    } else if (!identity && this.#options.verify) {
       try {
         identity = (await this.#options.verify(token, request)) ?? undefined;
       } catch {
@@ -100,13 +123,18 @@ export class BearerAuth {
     return found;
   }
 
+  /** The 403 challenge for an operation that needs scopes the caller's token lacks. */
+  insufficientScopeHeaders(scopes: string[], description: string, resourceMetadataUrl: string): Record<string, string> {
+    return this.#challenge(403, "insufficient_scope", description, resourceMetadataUrl, scopes).headers;
+  }
+
   #challenge(
     status: 401 | 403,
     error: string | undefined,
     description: string,
     resourceMetadataUrl: string,
     scopes?: string[],
-  ): AuthOutcome {
+  ): AuthOutcome & { ok: false } {
     const params = [`realm="stingray"`];
     if (error) params.push(`error="${error}"`, `error_description="${description}"`);
     if (scopes && scopes.length > 0) params.push(`scope="${scopes.join(" ")}"`);
@@ -123,8 +151,12 @@ export class BearerAuth {
   metadata(resourceUrl: string): Record<string, unknown> {
     const m = this.#options.resourceMetadata;
     const doc: Record<string, unknown> = { resource: resourceUrl, bearer_methods_supported: ["header"] };
-    if (m?.authorizationServers) doc.authorization_servers = m.authorizationServers;
-    const scopes = m?.scopesSupported ?? this.#options.requiredScopes;
+    const servers = m?.authorizationServers ?? (this.#jwt ? [this.#jwt.issuer] : undefined);
+    if (servers) doc.authorization_servers = servers;
+    const ruleScopes = this.permissions.allScopes();
+    const scopes =
+      m?.scopesSupported ??
+      (ruleScopes.length > 0 ? [...new Set([...(this.#options.requiredScopes ?? []), ...ruleScopes])] : this.#options.requiredScopes);
     if (scopes && scopes.length > 0) doc.scopes_supported = scopes;
     if (m?.resourceName) doc.resource_name = m.resourceName;
     if (m?.resourceDocumentation) doc.resource_documentation = m.resourceDocumentation;

@@ -17,7 +17,7 @@
 
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { ErrorCode } from "../errors.ts";
-import type { AuthIdentity, SerializedHttpRequest } from "../runtime/http-message.ts";
+import { principalOf, type AuthIdentity, type SerializedHttpRequest } from "../runtime/http-message.ts";
 import type { ReplicaId } from "../runtime/ids.ts";
 import { readBody } from "./body.ts";
 import { sessionOwner } from "./session-id.ts";
@@ -33,6 +33,7 @@ import {
   type Rejection,
 } from "./hygiene.ts";
 import { JsonRpcCode, jsonRpcError, requestIdOf } from "./jsonrpc.ts";
+import { targetsOf } from "./permissions.ts";
 import { sendJsonRpcError } from "./respond.ts";
 import type { CompiledRoute } from "./route-table.ts";
 import { EVICTED_SESSION_HEADER, type SessionTable } from "./sessions.ts";
@@ -47,6 +48,8 @@ export interface McpRequestContext {
   sessions: SessionTable;
   compiled: CompiledRoute;
   identity?: AuthIdentity;
+  /** The RFC 9728 metadata URL for challenges (the app has auth). */
+  resourceMetadataUrl?: string;
   /** Builds the message for the replica from the request and the buffered body. */
   serialize: (body: Buffer | null) => SerializedHttpRequest;
   record: RequestRecord & { mcpMethod?: string; tool?: string };
@@ -112,6 +115,8 @@ export async function serveMcp(ctx: McpRequestContext, req: IncomingMessage, res
   ctx.record.mcpMethod = info.method;
   ctx.record.span?.describeMcp(parsed, { sessionId, protocolVersion: versionHeader });
   if (info.method === "tools/call") ctx.record.tool = info.name;
+  const forbidden = await checkPermissions(ctx, parsed);
+  if (forbidden) return reject(forbidden);
 
   const message = ctx.serialize(read.body);
   const longLived = STREAMING_METHODS.has(info.method ?? "");
@@ -170,7 +175,7 @@ function bindNewSession(ctx: McpRequestContext, result: DispatchResult): void {
   ctx.sessions.bind(minted, {
     appName: ctx.compiled.route.appName,
     replicaId: result.replicaId,
-    principal: ctx.identity?.clientId ?? null,
+    principal: principalOf(ctx.identity),
     idleTimeoutMs: sessions.idleTimeoutMs,
     maxSessions: sessions.maxSessions,
   });
@@ -190,7 +195,7 @@ async function pinnedForward(
     rpcId?: string | number | null;
   },
 ): Promise<void> {
-  const found = ctx.sessions.lookup(ctx.compiled.route.appName, sessionId, ctx.identity?.clientId ?? null, (id) =>
+  const found = ctx.sessions.lookup(ctx.compiled.route.appName, sessionId, principalOf(ctx.identity), (id) =>
     ctx.dispatcher.isReplicaAlive(id),
   );
   // A session another cluster node's proxy opened: its id names the owning replica, which checks
@@ -232,6 +237,27 @@ async function pinnedForward(
   } finally {
     end();
   }
+}
+
+/**
+ * Per-tool authorization: a call to a tool, prompt or resource the caller may not use is answered
+ * 403 with an insufficient_scope challenge naming the scopes it needs, without a replica hop.
+ */
+async function checkPermissions(ctx: McpRequestContext, parsed: unknown): Promise<Rejection | undefined> {
+  const auth = ctx.compiled.auth;
+  if (!auth || !ctx.identity || !auth.permissions.active) return undefined;
+  const decision = await auth.permissions.decideAll(ctx.identity, targetsOf(parsed));
+  if (decision.ok) return undefined;
+  const { kind, name } = decision.target;
+  const description = `Not allowed to use ${kind} ${name}`;
+  return {
+    status: 403,
+    code: JsonRpcCode.SERVER_ERROR,
+    message: `Forbidden: ${description}`,
+    id: requestIdOf(parsed),
+    data: { requiredScopes: decision.requiredScopes },
+    headers: auth.insufficientScopeHeaders(decision.requiredScopes, description, ctx.resourceMetadataUrl ?? ""),
+  };
 }
 
 /** The JSON-RPC error that ends an SSE answer cut short by a deadline or a dead replica. */

@@ -6,7 +6,9 @@
 import type { ServerEventBus } from "@modelcontextprotocol/server";
 import * as z from "zod";
 import { InvalidOptionsError } from "../errors.ts";
-import type { AuthIdentity } from "../runtime/http-message.ts";
+import { authSchema, rateLimitSchema, type AuthOptions, type RateLimitOptions } from "./auth-options.ts";
+
+export type { AuthOptions, RateLimitOptions, StaticToken, TokenVerifier } from "./auth-options.ts";
 
 /** The SDK's own default body limit (4 MiB), so a request the SDK would take passes the proxy too. */
 export const DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024;
@@ -15,32 +17,6 @@ export const DEFAULT_MAX_SESSIONS = 10_000;
 export const DEFAULT_MAX_EVENTS_PER_SESSION = 1_000;
 export const DEFAULT_SESSION_HIBERNATE_AFTER_MS = 60_000;
 export const DEFAULT_MAX_LIVE_SESSIONS = 1_000;
-
-/** Verifies a bearer token; returns the identity, or null/undefined when the token is not valid. */
-export type TokenVerifier = (
-  token: string,
-  request: { url: string; method: string },
-) => AuthIdentity | null | undefined | Promise<AuthIdentity | null | undefined>;
-
-export type StaticToken = string | { token: string; clientId?: string; scopes?: string[] };
-
-export interface AuthOptions {
-  /** Accepted tokens. A bare string token gets clientId "token-<n>" (its index), never the token. */
-  tokens?: StaticToken[];
-  /** Name of an environment variable holding more tokens, comma-separated (read when the proxy starts). */
-  tokensEnv?: string;
-  /** A custom verifier, tried after the static tokens. */
-  verify?: TokenVerifier;
-  /** Scopes every request must carry (403 insufficient_scope otherwise). */
-  requiredScopes?: string[];
-  /** RFC 9728 protected-resource metadata; when set, 401 challenges point clients at it. */
-  resourceMetadata?: {
-    authorizationServers: string[];
-    scopesSupported?: string[];
-    resourceName?: string;
-    resourceDocumentation?: string;
-  };
-}
 
 export interface SessionOptions {
   /**
@@ -99,6 +75,8 @@ export interface McpAppOptions {
   /** Origin hostnames accepted when a browser sends Origin. Default: localhost names. */
   allowedOrigins?: string[];
   auth?: AuthOptions;
+  /** Token-bucket rate limit per identity (per client address without auth): 429 with Retry-After past it. */
+  rateLimit?: RateLimitOptions;
   /**
    * The change-event bus of `subscriptions/listen` streams (2026-07-28). Default: one in-memory bus
    * per replica, handed to the factory as `ctx.events`. Either way, events published in one replica
@@ -107,7 +85,7 @@ export interface McpAppOptions {
   events?: ServerEventBus;
 }
 
-export type FetchAppOptions = Pick<McpAppOptions, "maxBodyBytes" | "requestTimeoutMs" | "allowedHosts" | "allowedOrigins" | "auth">;
+export type FetchAppOptions = Pick<McpAppOptions, "maxBodyBytes" | "requestTimeoutMs" | "allowedHosts" | "allowedOrigins" | "auth" | "rateLimit">;
 
 /** Normalized options: what `proxyOptions` holds. A `type` (not interface) so it fits Record<string, unknown>. */
 export type McpProxyOptions = {
@@ -121,41 +99,13 @@ export type McpProxyOptions = {
   allowedHosts?: string[];
   allowedOrigins?: string[];
   auth?: AuthOptions;
+  rateLimit?: RateLimitOptions;
   events?: ServerEventBus;
 };
 
-export type FetchProxyOptions = Pick<McpProxyOptions, "maxBodyBytes" | "requestTimeoutMs" | "allowedHosts" | "allowedOrigins" | "auth">;
+export type FetchProxyOptions = Pick<McpProxyOptions, "maxBodyBytes" | "requestTimeoutMs" | "allowedHosts" | "allowedOrigins" | "auth" | "rateLimit">;
 
-const fn = <T>() => z.custom<T>((v) => typeof v === "function", { message: "must be a function" });
 const positiveInt = z.number().int().positive();
-
-const authSchema = z
-  .object({
-    tokens: z
-      .array(
-        z.union([
-          z.string().min(1),
-          z.object({ token: z.string().min(1), clientId: z.string().min(1).optional(), scopes: z.array(z.string()).optional() }).strict(),
-        ]),
-      )
-      .optional(),
-    tokensEnv: z.string().min(1).optional(),
-    verify: fn<TokenVerifier>().optional(),
-    requiredScopes: z.array(z.string().min(1)).optional(),
-    resourceMetadata: z
-      .object({
-        authorizationServers: z.array(z.url()).min(1),
-        scopesSupported: z.array(z.string()).optional(),
-        resourceName: z.string().optional(),
-        resourceDocumentation: z.url().optional(),
-      })
-      .strict()
-      .optional(),
-  })
-  .strict()
-  .refine((a) => a.tokens !== undefined || a.tokensEnv !== undefined || a.verify !== undefined, {
-    message: "needs tokens, tokensEnv or verify",
-  });
 
 const sessionSchema = z
   .object({
@@ -177,6 +127,7 @@ const commonShape = {
   allowedHosts: hostList.optional(),
   allowedOrigins: hostList.optional(),
   auth: authSchema.optional(),
+  rateLimit: rateLimitSchema.optional(),
 };
 
 const mcpSchema = z
@@ -234,6 +185,7 @@ export function parseMcpAppOptions(input: McpAppOptions | undefined): McpProxyOp
     allowedHosts: o.allowedHosts,
     allowedOrigins: o.allowedOrigins,
     auth: o.auth as AuthOptions | undefined,
+    rateLimit: o.rateLimit,
     events: o.events,
   };
 }
@@ -248,6 +200,7 @@ export function parseFetchAppOptions(input: FetchAppOptions | undefined): FetchP
     allowedHosts: o.allowedHosts,
     allowedOrigins: o.allowedOrigins,
     auth: o.auth as AuthOptions | undefined,
+    rateLimit: o.rateLimit,
   };
 }
 

@@ -7,14 +7,15 @@
 // traffic bypasses express entirely.
 //
 // Per request, in order: route match (404), Host check (403, DNS rebinding), Origin check on MCP
-// endpoints (403), bearer auth (401/403), then the MCP rules (mcp-endpoint.ts) or, for plain fetch
-// apps, the body limit; then the replica. Anything the proxy answers itself is JSON, never HTML.
+// endpoints (403), bearer auth (401/403), the rate limit (429), then the MCP rules (mcp-endpoint.ts,
+// per-tool scopes among them) or, for plain fetch apps, the body limit; then the replica.
+// Anything the proxy answers itself is JSON, never HTML.
 
 import express, { type NextFunction, type Request, type Response } from "express";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { resolveRequestId } from "../observability/request-id.ts";
-import type { AuthIdentity, SerializedHttpRequest } from "../runtime/http-message.ts";
+import { principalOf, type AuthIdentity, type SerializedHttpRequest } from "../runtime/http-message.ts";
 import { protectedResourceMetadataPath, PROTECTED_RESOURCE_WELL_KNOWN } from "./auth.ts";
 import { readBody } from "./body.ts";
 import { defaultConnectionLimits, enforceConnectionLimits, serverTimeouts } from "./connection-limits.ts";
@@ -217,7 +218,7 @@ class HttpProxy implements Proxy {
     const startedAt = performance.now();
     const requestId = resolveRequestId(req.headers["x-request-id"]);
     res.setHeader("x-request-id", requestId);
-    const record: RequestRecord & { mcpMethod?: string; tool?: string } = { status: 0 };
+    const record: ProxyRecord = { status: 0 };
     const route = compiled.route;
     if (this.#options.tracer !== undefined) {
       record.span = this.#options.tracer.startRequest(req.headers, {
@@ -237,13 +238,15 @@ class HttpProxy implements Proxy {
       if (origin) return this.#reject(res, record, origin.status, origin.message);
     }
     let identity: AuthIdentity | undefined;
+    let resourceMetadataUrl: string | undefined;
     if (compiled.auth) {
       const base = compiled.route.routePrefix === "/" ? "" : compiled.route.routePrefix;
       const resourcePath = compiled.mcpPath ?? (base || "/");
+      resourceMetadataUrl = `${originOf(req)}${protectedResourceMetadataPath(resourcePath)}`;
       const outcome = await compiled.auth.authenticate(
         header(req, "authorization"),
         { url: req.url ?? "/", method: req.method ?? "GET" },
-        `${originOf(req)}${protectedResourceMetadataPath(resourcePath)}`,
+        resourceMetadataUrl,
       );
       if (!outcome.ok) {
         record.status = outcome.status;
@@ -256,6 +259,14 @@ class HttpProxy implements Proxy {
         return sendJson(res, outcome.status, outcome.body, outcome.headers);
       }
       identity = outcome.identity;
+    }
+    if (compiled.rateLimit) {
+      const caller = identity ? `id:${principalOf(identity)}` : `ip:${req.socket.remoteAddress ?? ""}`;
+      const decision = compiled.rateLimit.take(caller);
+      if (!decision.ok) {
+        record.rateLimited = true;
+        return this.#reject(res, record, 429, "Too Many Requests: rate limit exceeded", { "retry-after": String(decision.retryAfterS) });
+      }
     }
     const serialize = (body: Buffer | null): SerializedHttpRequest => ({
       method: req.method ?? "GET",
@@ -272,6 +283,7 @@ class HttpProxy implements Proxy {
           sessions: this.#sessions,
           compiled,
           identity,
+          resourceMetadataUrl,
           serialize,
           record,
           markLongLived: this.#markLongLived,
@@ -328,14 +340,14 @@ class HttpProxy implements Proxy {
     });
   }
 
-  #reject(res: ServerResponse, record: RequestRecord, status: number, message: string): void {
+  #reject(res: ServerResponse, record: RequestRecord, status: number, message: string, headers?: Record<string, string>): void {
     record.status = status;
-    sendJsonRpcError(res, status, JsonRpcCode.SERVER_ERROR, message);
+    sendJsonRpcError(res, status, JsonRpcCode.SERVER_ERROR, message, headers ? { headers } : {});
   }
 
   #report(
     compiled: CompiledRoute,
-    record: RequestRecord & { mcpMethod?: string; tool?: string },
+    record: ProxyRecord,
     requestId: string,
     startedAt: number,
     method: string | undefined,
@@ -358,6 +370,7 @@ class HttpProxy implements Proxy {
       ...(record.tool ? { tool: record.tool } : {}),
       ...(record.replica ? { replica: record.replica } : {}),
       ...(record.error ? { error: record.error } : {}),
+      ...(record.rateLimited ? { rateLimited: true } : {}),
       ...(span ? { traceId: span.traceId, spanId: span.spanId } : {}),
     };
     try {
@@ -367,6 +380,9 @@ class HttpProxy implements Proxy {
     }
   }
 }
+
+/** What the proxy learns about one request, for its onRequest event. */
+type ProxyRecord = RequestRecord & { mcpMethod?: string; tool?: string; rateLimited?: boolean };
 
 /** Paths the runtime itself serves (Ray reserves "/-/"); applications never shadow them. */
 function isRuntimePath(url: string): boolean {

@@ -1,11 +1,12 @@
 // The proxy's route table: which application serves a path (longest route prefix wins, matching
 // whole path segments), plus per-route state built once per route — the normalized ingress
-// options, the bearer-auth checker, the Host/Origin allow-lists — and rebuilt only when the
+// options, the bearer-auth checker, the rate limiter, the Host/Origin allow-lists — and rebuilt only when the
 // dispatcher's routes change.
 
 import type { AppRoute } from "./types.ts";
 import { BearerAuth } from "./auth.ts";
 import { isLoopbackHost, localhostNames } from "./hygiene.ts";
+import { RateLimiter } from "./rate-limit.ts";
 import { DEFAULT_MAX_BODY_BYTES, type FetchProxyOptions, type McpProxyOptions } from "./options.ts";
 
 export interface CompiledRoute {
@@ -19,6 +20,8 @@ export interface CompiledRoute {
   allowedHosts?: string[];
   allowedOrigins: string[];
   auth?: BearerAuth;
+  /** Per-caller token buckets (`rateLimit`). */
+  rateLimit?: RateLimiter;
 }
 
 export interface RouteDefaults {
@@ -81,6 +84,7 @@ export class RouteTable {
       allowedHosts,
       allowedOrigins: o.allowedOrigins ?? this.#defaults.allowedOrigins ?? [...localhostNames(), ...(allowedHosts ?? [])],
       auth: o.auth ? new BearerAuth(o.auth) : undefined,
+      rateLimit: o.rateLimit ? new RateLimiter(o.rateLimit) : undefined,
     };
     if (route.ingress.kind === "mcp") {
       compiled.mcp = route.ingress.proxyOptions as McpProxyOptions;

@@ -103,6 +103,8 @@ export interface ProxyRequestEvent {
   requestId?: string;
   error?: string;
   replica?: string;
+  /** Answered 429 by the app's rate limit. */
+  rateLimited?: boolean;
   /** The request's trace (tracing on), for the access log. */
   traceId?: string;
   spanId?: string;

@@ -24,6 +24,8 @@ export interface RequestEvent {
   /** What went wrong, for the recent-errors list; implies an error even with a 2xx status. */
   error?: string;
   replica?: string;
+  /** Refused by the app's rate limit (429). */
+  rateLimited?: boolean;
 }
 
 export interface ErrorRecord {
@@ -121,6 +123,7 @@ export class RuntimeMetrics {
   readonly #replicas: Gauge<"app" | "deployment" | "state">;
   readonly #target: Gauge<"app" | "deployment">;
   readonly #restarts: Counter<"app" | "deployment">;
+  readonly #rateLimited: Counter<"app" | "deployment" | "route">;
   /** Where the session gauge reads its values at scrape time (the proxy's session table). */
   #sessionSource: (() => Iterable<ReplicaSessions>) | undefined;
   readonly #unkillable: Gauge<"app" | "deployment">;
@@ -187,6 +190,12 @@ export class RuntimeMetrics {
       labelNames: ["app", "deployment"],
       registers,
     });
+    this.#rateLimited = new Counter({
+      name: "stingray_rate_limited_total",
+      help: "Requests refused with 429 by an application's rate limit, by application, deployment and route",
+      labelNames: ["app", "deployment", "route"],
+      registers,
+    });
     this.#unkillable = new Gauge({
       name: "stingray_unkillable_threads",
       help: "Replica threads told to end that have not exited (blocked in native code); restart the process",
@@ -225,6 +234,7 @@ export class RuntimeMetrics {
       series.byStatus.set(status, counter);
     }
     counter.inc();
+    if (event.rateLimited) this.#rateLimited.inc(base);
     series.latency.observe(latencyMs / 1000);
     const failed = event.error !== undefined || isErrorStatus(event.status);
     this.#window.record(latencyMs, failed);

@@ -7,10 +7,24 @@
 export const HTTP_HANDLER_METHOD = "__stingray_http__";
 
 export interface AuthIdentity {
-  /** The verified token's subject or client id; never the token itself. */
+  /** The verified token's client id (a JWT's `client_id` or `azp`, else its `sub`); never the token itself. */
   clientId: string;
   scopes: string[];
+  /** The user (or service) the token was issued for: a JWT's `sub`. */
+  subject?: string;
+  /** When the token expires, in seconds since the epoch (a JWT's `exp`). */
+  expiresAt?: number;
+  /** More about the caller; for a JWT, `{ claims }` holds the whole verified payload. */
   extra?: Record<string, unknown>;
+}
+
+/**
+ * Who a session or task belongs to: the client id, and the subject when the token names one, so
+ * two users of the same OAuth client never share a session.
+ */
+export function principalOf(identity: { clientId: string; subject?: string } | undefined): string | null {
+  if (!identity) return null;
+  return identity.subject === undefined ? identity.clientId : `${identity.clientId}\u0000${identity.subject}`;
 }
 
 export interface SerializedHttpRequest {

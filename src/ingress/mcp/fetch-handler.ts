@@ -12,15 +12,17 @@ import {
   type McpHttpHandler,
 } from "@modelcontextprotocol/server";
 import { REQUEST_ID_HEADER, type McpFactory } from "../../deployments/mcp-app.ts";
-import type { FetchHandler, IngressRequestContext } from "../../deployments/ingress-definition.ts";
+import type { FetchHandler } from "../../deployments/ingress-definition.ts";
 import { ErrorCode } from "../../errors.ts";
-import type { AuthIdentity } from "../../runtime/http-message.ts";
 import { getReplicaContext, type ReplicaContext } from "../../runtime/replica-context.ts";
 import { rawBodyOf } from "../http-bridge.ts";
 import { realRequest } from "../lazy-request.ts";
 import { installLightResponse } from "../light-response.ts";
 import type { McpProxyOptions } from "../options.ts";
+import { Permissions } from "../permissions.ts";
+import { authInfoOf, identityOf, principalOfAuthInfo } from "./auth-info.ts";
 import { legacyStatelessHandler, routeLegacy } from "./legacy-stateless.ts";
+import { hideForbidden } from "./list-filter.ts";
 import { linkAcrossReplicas } from "./replica-events.ts";
 import { SESSION_HEADER, SessionHost, type SessionIdentity } from "./session-host.ts";
 import { attachTasks } from "./tasks-extension.ts";
@@ -37,6 +39,9 @@ export function createMcpFetchHandler(factory: McpFactory, instance: object, o: 
   }
   // Task tools (registerTaskTool) run here; their records live in the node's shared task store.
   const tasks = taskRunnerFor(replica);
+  // auth.scopes / auth.authorize: list results leave out what the caller may not use.
+  const permissions = o.auth ? new Permissions(o.auth) : undefined;
+  const filterLists = permissions?.hidesForbidden === true;
   const build = async (
     era: "legacy" | "modern",
     request: Request | undefined,
@@ -56,7 +61,8 @@ export function createMcpFetchHandler(factory: McpFactory, instance: object, o: 
       events,
       ...(session ? { session } : {}),
     });
-    return attachTasks(server, { era, runner: tasks, principal: authInfo?.clientId ?? null });
+    if (filterLists) hideForbidden(server, permissions!, authInfo);
+    return attachTasks(server, { era, runner: tasks, principal: principalOfAuthInfo(authInfo) });
   };
   const handlerOptions = {
     responseMode: o.responseMode,
@@ -170,16 +176,4 @@ async function parsedBodyOf(request: Request): Promise<unknown> {
   } catch {
     return undefined;
   }
-}
-
-function authInfoOf(context: IngressRequestContext): AuthInfo | undefined {
-  const auth = context.auth;
-  if (!auth) return undefined;
-  // The token stays in the proxy; handlers get the identity only.
-  return { token: "", clientId: auth.clientId, scopes: auth.scopes, ...(auth.extra ? { extra: auth.extra } : {}) };
-}
-
-function identityOf(authInfo: AuthInfo | undefined): AuthIdentity | undefined {
-  if (!authInfo) return undefined;
-  return { clientId: authInfo.clientId, scopes: authInfo.scopes, ...(authInfo.extra ? { extra: authInfo.extra } : {}) };
 }

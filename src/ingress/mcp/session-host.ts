@@ -23,6 +23,7 @@
 // in its closure, the logging level a client set, and SSE events older than the hibernation (a
 // client resuming with Last-Event-ID after it gets a fresh stream instead of a replay).
 
+import { principalOfAuthInfo } from "./auth-info.ts";
 import {
   WebStandardStreamableHTTPServerTransport,
   isInitializeRequest,
@@ -134,7 +135,7 @@ export class SessionHost {
   async handle(request: Request, parsedBody: unknown, authInfo: AuthInfo | undefined): Promise<Response> {
     if (this.#closed) return errorResponse(503, JsonRpcCode.SERVER_ERROR, "Service Unavailable: the replica is stopping");
     const sessionId = request.headers.get(SESSION_HEADER);
-    const principal = authInfo?.clientId ?? null;
+    const principal = principalOfAuthInfo(authInfo);
     if (sessionId !== null) {
       const session = this.#sessions.get(sessionId);
       // A session bound to another identity looks exactly like an unknown one: no oracle for ids.
