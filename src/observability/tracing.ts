@@ -92,7 +92,19 @@ export async function startRuntimeTracing(
   if (options === undefined) return undefined;
   const [{ createTracingSdk }, { createRequestTracer }] = await Promise.all([import("./tracing-sdk.ts"), import("./tracing-spans.ts")]);
   const sdk = createTracingSdk(options);
-  return { options, requests: createRequestTracer(sdk), shutdown: () => sdk.shutdown() };
+  return { options, requests: createRequestTracer(sdk), shutdown: () => bounded(sdk.shutdown(), SHUTDOWN_EXPORT_MS) };
+}
+
+/** How long shutdown waits for the last spans to export (an unreachable collector must not hold it). */
+const SHUTDOWN_EXPORT_MS = 2_000;
+
+function bounded(work: Promise<void>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, ms);
+    timer.unref();
+  });
+  return Promise.race([work, expired]).finally(() => clearTimeout(timer));
 }
 
 /** A replica thread's tracer (called only when its init carries tracing options). */
