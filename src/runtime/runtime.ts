@@ -249,6 +249,8 @@ export class Runtime {
   readiness(): Readiness {
     if (this.#shutdown) return { ready: false, reasons: ["shutting down"] };
     const reasons: string[] = [];
+    // Cluster mode: not before this node has joined (its routers know no other node yet).
+    if (this.#nodeId !== undefined && !this.#cluster) reasons.push("joining the cluster");
     for (const app of this.#controller.status()) {
       if (app.status === "DEPLOY_FAILED") {
         reasons.push(`application ${app.name} failed to deploy`);

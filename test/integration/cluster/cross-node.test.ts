@@ -67,8 +67,9 @@ describe("the cross-node data plane", () => {
     expect(placed.back).toBe("b");
     expect(["a", "c"]).toContain(placed.front);
     frontNode = nodes.get(placed.front)!;
-    // Each node's proxy, two of which have no Front replica at all.
+    // Each node's proxy, two of which have no Front replica at all; each ready once it joined.
     for (const node of nodes.values()) {
+      expect((await fetch(`${node.address}/-/ready`)).status, `${node.id} /-/ready`).toBe(200);
       const answer = await until(`${node.id} answers where`, 20_000, () => callTool(node, "/xnode", "where", {}));
       expect(JSON.parse(answer)).toEqual({ front: placed.front, back: "b" });
     }

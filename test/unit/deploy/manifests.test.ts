@@ -8,6 +8,8 @@
 
 import { HorizontalPodAutoscaler } from "kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler";
 import { Deployment } from "kubernetes-models/apps/v1/Deployment";
+import { StatefulSet } from "kubernetes-models/apps/v1/StatefulSet";
+import { ConfigMap } from "kubernetes-models/v1/ConfigMap";
 import { PodDisruptionBudget } from "kubernetes-models/policy/v1/PodDisruptionBudget";
 import { Service } from "kubernetes-models/v1/Service";
 import { ScaledObject } from "@kubernetes-models/keda/keda.sh/v1alpha1/ScaledObject";
@@ -38,6 +40,9 @@ const MODELS: Record<string, { apiVersion: string; create: (o: ManifestObject) =
   PodDisruptionBudget: { apiVersion: "policy/v1", create: (o) => new PodDisruptionBudget(o as never) },
   HorizontalPodAutoscaler: { apiVersion: "autoscaling/v2", create: (o) => new HorizontalPodAutoscaler(o as never) },
   ScaledObject: { apiVersion: "keda.sh/v1alpha1", create: (o) => new ScaledObject(o as never) },
+  // Cluster mode (deploy/kubernetes/cluster, cross-checked in cluster-manifests.test.ts).
+  StatefulSet: { apiVersion: "apps/v1", create: (o) => new StatefulSet(o as never) },
+  ConfigMap: { apiVersion: "v1", create: (o) => new ConfigMap(o as never) },
 };
 
 /** The proxy's grace for in-flight HTTP exchanges at shutdown (DEFAULT_CLOSE_GRACE_MS, src/ingress/proxy.ts). */
@@ -94,7 +99,7 @@ describe("deploy/kubernetes: variants", () => {
   });
 
   it("every manifest file is applied by some variant", () => {
-    const applied = new Set(variants.flatMap((v) => v.files));
+    const applied = new Set([...variants, resolveKustomization("cluster")].flatMap((v) => v.files));
     const manifests = files.filter((f) => f.docs.every((d) => d.kind !== "Kustomization")).map((f) => f.file);
     expect(manifests.filter((f) => !applied.has(f))).toEqual([]);
   });
