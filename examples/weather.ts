@@ -9,6 +9,18 @@
 // Environment: PORT (default 8000; 0 = any free port), HOST (default 127.0.0.1), NWS_API_BASE
 // (default https://api.weather.gov), NWS_TIMEOUT_MS (default 10000).
 //
+// JWT auth (off unless WEATHER_JWT_ISSUER is set; lib/weather-auth.ts): the endpoint then takes
+// only access tokens from that issuer for this resource, and both tools need `weather:read`:
+//
+//   WEATHER_JWT_ISSUER=https://auth.example.com \
+//   WEATHER_JWT_AUDIENCE=http://127.0.0.1:8000/mcp \
+//   WEATHER_JWKS_URI=https://auth.example.com/.well-known/jwks.json \
+//   WEATHER_RATE_LIMIT_RPS=5 npx tsx examples/weather.ts
+//
+// In code that is `mcpApp(build, { auth: { jwt: { issuer, audience, jwksUri }, scopes: { tools:
+// { get_alerts: ["weather:read"] } } }, rateLimit: { requestsPerS: 5 } })`; clients find the
+// issuer in /.well-known/oauth-protected-resource/mcp and send `Authorization: Bearer <token>`.
+//
 // Every replica's worker thread, and the CLI, import this module to find the class; only running
 // it as the program (`tsx examples/weather.ts`) starts a runtime.
 
@@ -17,13 +29,14 @@ import { fileURLToPath } from "node:url";
 import { isMainThread } from "node:worker_threads";
 import { bind, deployment, ingress, mcpApp, serve } from "stingray";
 import { nwsOptionsFromEnv } from "./lib/nws.ts";
+import { weatherAccessFromEnv } from "./lib/weather-auth.ts";
 import { buildWeatherServer } from "./lib/weather-server.ts";
 
 @deployment({
   autoscalingConfig: { minReplicas: 1, maxReplicas: 20, targetOngoingRequests: 5 },
   actorOptions: { numCpus: 0.2 },
 })
-@ingress(mcpApp(buildWeatherServer))
+@ingress(mcpApp(buildWeatherServer, weatherAccessFromEnv()))
 export class WeatherMCP {}
 
 export const app = bind(WeatherMCP);

@@ -15,6 +15,17 @@ export { ingress, fetchApp } from "./deployments/ingress.ts";
 export { mcpApp } from "./deployments/mcp-app.ts";
 export type { McpFactory, McpFactoryContext, McpAppOptions } from "./deployments/mcp-app.ts";
 export { realRequest } from "./ingress/lazy-request.ts";
+export type {
+  AuthOptions,
+  AuthTarget,
+  AuthorizePredicate,
+  JwtOptions,
+  RateLimitOptions,
+  ScopeRules,
+  StaticToken,
+  TokenVerifier,
+} from "./ingress/auth-options.ts";
+export type { AuthIdentity } from "./runtime/http-message.ts";
 export { registerTaskTool } from "./deployments/task-tool.ts";
 export type { TaskContext, TaskSupport, TaskToolConfig, TaskToolRun, TaskToolResult, TaskToolInputSchema } from "./deployments/task-tool.ts";
 export type { TaskStore, TaskRecord, TaskStatus, TaskRef, NewTask, TaskChange, TaskSignal, TaskError } from "./tasks/task-store.ts";
