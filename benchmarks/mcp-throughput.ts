@@ -13,6 +13,10 @@
 // the median over the rounds, and every stingray figure is compared with the SDK's in the same era.
 // Goals (issue 12): ≥1.5x the SDK's throughput at c=16 with 1 and with 2 replicas, and at most
 // 0.3 ms added mean latency at c=1, in both eras.
+// Variants (issue 16): stingray with 1 replica and OpenTelemetry tracing on, every request sampled
+// (OTEL_TRACES_SAMPLER=always_on), exporting over OTLP/HTTP to a no-op collector in this process
+// (lib/otlp-sink.ts); its c=1 and c=16 figures are ratios to the same server with tracing off, in
+// the same rounds. BENCH_TRACING=0 leaves it out.
 //
 //   npx tsx benchmarks/mcp-throughput.ts     BENCH_QUICK=1 short run; BENCH_ERAS=legacy,modern (default both)
 
@@ -22,6 +26,7 @@ import { closedLoop, type LoadSummary } from "./lib/load.ts";
 import { LEGACY_VERSION, MODERN_VERSION, toolCallRequest, waitForToolAnswer, type McpEra } from "./lib/mcp.ts";
 import { freePort, spawnServer, tsxCommand, type ServerProcess } from "./lib/process.ts";
 import { emitResultAndExit, isQuick, row, type BenchRow } from "./lib/report.ts";
+import { startOtlpSink } from "./lib/otlp-sink.ts";
 import { median } from "./lib/stats.ts";
 import { EXPECTED_TEXT, TOOL_ARGS, TOOL_NAME } from "./mcp-throughput/tool.ts";
 
@@ -50,6 +55,10 @@ interface Target {
   name: string;
   script: string;
   env: NodeJS.ProcessEnv;
+  /** A variant of another target: measured at c=1 and c=BENCH_CONCURRENCY only, compared with that target. */
+  variantOf?: string;
+  /** How the variant's rows name it. */
+  label?: string;
 }
 
 const TARGETS: Target[] = [
@@ -58,6 +67,24 @@ const TARGETS: Target[] = [
   { name: "stingray-1", script: "benchmarks/mcp-throughput/stingray-server.ts", env: { BENCH_REPLICAS: "1", STINGRAY_LOG_LEVEL: "warn" } },
   { name: "stingray-2", script: "benchmarks/mcp-throughput/stingray-server.ts", env: { BENCH_REPLICAS: "2", STINGRAY_LOG_LEVEL: "warn" } },
 ];
+const TRACING = process.env.BENCH_TRACING !== "0";
+const sink = TRACING ? await startOtlpSink() : undefined;
+if (sink) {
+  TARGETS.push({
+    name: "stingray-1-traced",
+    script: "benchmarks/mcp-throughput/stingray-server.ts",
+    env: {
+      BENCH_REPLICAS: "1",
+      STINGRAY_LOG_LEVEL: "warn",
+      OTEL_TRACES_EXPORTER: "otlp",
+      OTEL_TRACES_SAMPLER: "always_on",
+      OTEL_EXPORTER_OTLP_ENDPOINT: sink.url,
+      OTEL_SERVICE_NAME: "bench",
+    },
+    variantOf: "stingray-1",
+    label: "tracing on (100% sampled)",
+  });
+}
 
 /** One era's measurements of one server: a summary per round and phase. */
 interface EraRuns {
@@ -132,7 +159,7 @@ try {
   // Warm-up in every era: JIT, pools and the SDK's per-era paths, before anything is measured.
   for (const era of ERAS) for (const r of running) await load(r.url, era, CONCURRENCY, WARMUP_S);
   const budget = Budget.fromEnv();
-  const roundMs = ERAS.length * running.length * (LATENCY_S + THROUGHPUT_S + EXTRA_S * EXTRA_LEVELS.length + 1) * 1000;
+  const roundMs = ERAS.length * running.reduce((ms, r) => ms + (LATENCY_S + THROUGHPUT_S + (r.target.variantOf ? 0 : EXTRA_S * EXTRA_LEVELS.length) + 1) * 1000, 0);
   for (let round = 1; round <= ROUNDS; round++) {
     if (round > 1 && !budget.allows(roundMs)) {
       notes.push(`${round - 1} of ${ROUNDS} rounds: the next did not fit the time budget`);
@@ -147,6 +174,7 @@ try {
         runs.throughput.push(throughput);
         show(r.target.name, era, "c=1", latency);
         show(r.target.name, era, `c=${CONCURRENCY}`, throughput);
+        if (r.target.variantOf !== undefined) continue;
         for (const c of EXTRA_LEVELS) {
           const s = await load(r.url, era, c, EXTRA_S);
           runs.extra.get(c)!.push(s);
@@ -160,6 +188,7 @@ try {
   notes.push(`load: ${err instanceof Error ? err.message : String(err)}`);
 } finally {
   await Promise.all(running.map((r) => r.server.stop()));
+  await sink?.close();
 }
 
 const byName = new Map(running.map((r) => [r.target.name, r]));
@@ -180,9 +209,9 @@ const cN: Phase = (r) => r.throughput;
  * Added latency at c=1: the median over the rounds of (stingray − SDK) within each round, so a
  * noisy round moves both sides of its own difference, not a median of one side only.
  */
-const addedOf = (era: McpEra, pick: (s: LoadSummary) => number): number | null => {
-  const mine = byName.get("stingray-1")?.eras.get(era)?.latency ?? [];
-  const sdk = byName.get("sdk")?.eras.get(era)?.latency ?? [];
+const addedOf = (era: McpEra, pick: (s: LoadSummary) => number, name = "stingray-1", base = "sdk"): number | null => {
+  const mine = byName.get(name)?.eras.get(era)?.latency ?? [];
+  const sdk = byName.get(base)?.eras.get(era)?.latency ?? [];
   const n = Math.min(mine.length, sdk.length);
   return n > 0 ? median(Array.from({ length: n }, (_, i) => pick(mine[i]!) - pick(sdk[i]!))) : null;
 };
@@ -221,6 +250,25 @@ for (const era of ERAS) {
     }
   }
   summary.push(`${e}: added mean c=1 ${addedMean === null ? "n/a" : addedMean.toFixed(3)} ms (goal ≤ 0.3 ms)`);
+  for (const variant of running.filter((r) => r.target.variantOf !== undefined).map((r) => r.target)) {
+    const base = variant.variantOf!;
+    const v = `${e}: stingray 1 replica, ${variant.label ?? variant.name}`;
+    const vsOff = "ratio to the same server with it off, same rounds";
+    rows.push(
+      row(`${v} c=${CONCURRENCY}`, medOf(variant.name, era, cN, rps), "req/s", { baseline: medOf(base, era, cN, rps), note: vsOff }),
+      row(`${v} p99 c=${CONCURRENCY}`, medOf(variant.name, era, cN, p99), "ms", { baseline: medOf(base, era, cN, p99) }),
+      row(`${v} mean c=1`, medOf(variant.name, era, c1, mean), "ms", { baseline: medOf(base, era, c1, mean), note: vsOff }),
+      row(`${v} added mean c=1`, addedOf(era, mean, variant.name, base), "ms", { note: "median over rounds of the same-round difference to it off" }),
+    );
+  }
+}
+if (sink) {
+  // Proof the variant really traced: spans reached the collector.
+  notes.push(`tracing variant: ${sink.requests()} OTLP export requests, ${(sink.bytes() / 1e6).toFixed(1)} MB received`);
+  if (byName.has("stingray-1-traced") && sink.requests() === 0) {
+    failed = true;
+    notes.push("tracing variant exported nothing: tracing was not on");
+  }
 }
 
 for (const r of rows) {
@@ -228,7 +276,14 @@ for (const r of rows) {
 }
 for (const line of summary) console.log(line);
 
-const details: Record<string, unknown> = { eras: ERAS, concurrency: CONCURRENCY, rounds: ROUNDS, cores: cpus().length, notes };
+const details: Record<string, unknown> = {
+  eras: ERAS,
+  concurrency: CONCURRENCY,
+  rounds: ROUNDS,
+  cores: cpus().length,
+  notes,
+  ...(sink ? { otlpExport: { requests: sink.requests(), bytes: sink.bytes() } } : {}),
+};
 const shape = (s: LoadSummary) => ({ rps: s.okPerSecond, mean: s.ok.mean, p50: s.ok.p50, p99: s.ok.p99, status: s.statusCounts });
 for (const r of running) {
   details[r.target.name] = Object.fromEntries(

@@ -35,7 +35,7 @@ interface Entry {
 // Budgets (kill limits) add up to 625 s; a full run takes about 7.5 minutes. Each script sizes its own
 // phases to fit (BENCH_BUDGET_S).
 const BENCHMARKS: Entry[] = [
-  { name: "mcp-throughput", script: "benchmarks/mcp-throughput.ts", budgetS: 240, what: "MCP tools/call via stingray vs the bare SDK, 2025 and 2026 eras" },
+  { name: "mcp-throughput", script: "benchmarks/mcp-throughput.ts", budgetS: 300, what: "MCP tools/call via stingray vs the bare SDK, 2025 and 2026 eras; tracing on vs off" },
   { name: "actor-roundtrip", script: "benchmarks/actor-roundtrip.ts", budgetS: 30, what: "handle call vs raw worker_threads" },
   { name: "autoscaling", script: "benchmarks/autoscaling.ts", budgetS: 45, what: "load step to replicas serving" },
   { name: "crash-recovery", script: "benchmarks/crash-recovery.ts", budgetS: 30, what: "replica killed under load" },
