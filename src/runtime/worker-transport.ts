@@ -12,7 +12,7 @@
 
 import { CancelledError, deserializeError } from "../errors.ts";
 import type { CallSpan } from "../observability/tracing.ts";
-import { currentCallScope, currentCallSignal } from "./call-context.ts";
+import { currentCallScope } from "./call-context.ts";
 import type { CallOptions, CallTransport } from "./call.ts";
 import type { DeploymentId } from "./ids.ts";
 import { StreamReceiver, type UpcallReply, type UpcallRequest } from "./protocol.ts";
@@ -40,10 +40,11 @@ export class WorkerCallTransport implements CallTransport {
   }
 
   call(target: DeploymentId, method: string, args: unknown[], options?: CallOptions): Promise<unknown> {
-    const signal = options?.signal ?? currentCallSignal();
+    const scope = currentCallScope();
+    const signal = options?.signal ?? scope?.signal;
     if (signal?.aborted) return Promise.reject(new CancelledError());
     const id = this.#nextId++;
-    const span = currentCallScope()?.span?.startHandleCall(target, method);
+    const span = scope?.span?.startHandleCall(target, method);
     return new Promise((resolve, reject) => {
       const onAbort = (): void => {
         if (!this.#calls.delete(id)) return;
@@ -78,7 +79,8 @@ export class WorkerCallTransport implements CallTransport {
 
   /** The upcall starts on the first `next()`, like calling an async generator function. */
   stream(target: DeploymentId, method: string, args: unknown[], options?: CallOptions): AsyncIterable<unknown> {
-    const signal = options?.signal ?? currentCallSignal();
+    const scope = currentCallScope();
+    const signal = options?.signal ?? scope?.signal;
     let started = false;
     return {
       [Symbol.asyncIterator]: (): AsyncIterator<unknown> => {
@@ -105,7 +107,7 @@ export class WorkerCallTransport implements CallTransport {
           receiver.fail(new CancelledError());
           return receiver;
         }
-        span = currentCallScope()?.span?.startHandleCall(target, method);
+        span = scope?.span?.startHandleCall(target, method);
         signal?.addEventListener("abort", onAbort, { once: true });
         this.#streams.set(id, { receiver, detach: () => signal?.removeEventListener("abort", onAbort), span });
         try {
