@@ -6,6 +6,7 @@
 //   npm run bench                       full suite (about 6 minutes on 2 cores)
 //   npm run bench -- --quick            short smoke run (BENCH_QUICK=1 for every script)
 //   npm run bench -- --only overload,cold-start
+//   npm run bench -- --only cluster     every cluster-* benchmark (needs nats-server)
 //   npm run bench -- --compare old.json --out /tmp/run.json
 //
 // Scripts run serially, never in parallel, because they measure. A script that crashes, overruns
@@ -43,6 +44,7 @@ const BENCHMARKS: Entry[] = [
   { name: "cold-start", script: "benchmarks/cold-start.ts", budgetS: 80, what: "command to first tools/call; idle replica memory (TypeScript and JavaScript)" },
   { name: "overload", script: "benchmarks/overload.ts", budgetS: 35, what: "2x capacity: 503 + Retry-After, bounded latency" },
   { name: "cluster-calls", script: "benchmarks/cluster-calls.ts", budgetS: 60, what: "cluster mode: a call to a replica on another node (NATS) vs the local replica, handle and MCP" },
+  { name: "cluster-capacity", script: "benchmarks/cluster-capacity.ts", budgetS: 90, what: "cluster mode: I/O-bound capacity on 3 nodes vs 1 node, one replica per node" },
   { name: "tasks", script: "benchmarks/tasks.ts", budgetS: 30, what: "MCP Tasks: tools/call → task completed vs the tool called directly; tasks/get throughput over 2 replicas" },
 ];
 
@@ -71,11 +73,13 @@ function parseCli(argv: string[]) {
   let selected = BENCHMARKS;
   if (values.only !== undefined) {
     const names = values.only.split(",").map((s) => s.trim()).filter(Boolean);
-    const unknown = names.filter((n) => !BENCHMARKS.some((b) => b.name === n));
+    // A name, or a group: "cluster" is every cluster-* benchmark.
+    const matches = (b: Entry, n: string) => b.name === n || b.name.startsWith(`${n}-`);
+    const unknown = names.filter((n) => !BENCHMARKS.some((b) => matches(b, n)));
     if (unknown.length > 0 || names.length === 0) {
       throw new Error(`--only: unknown benchmark ${unknown.map((u) => JSON.stringify(u)).join(", ") || "(empty)"}\n${usage()}`);
     }
-    selected = BENCHMARKS.filter((b) => names.includes(b.name));
+    selected = BENCHMARKS.filter((b) => names.some((n) => matches(b, n)));
   }
   return {
     quick: values.quick!,
