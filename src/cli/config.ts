@@ -13,6 +13,7 @@ import { z } from "zod";
 import { deploymentOptionsSchema, validateDeploymentOptions, type DeploymentOptions } from "../deployments/options.ts";
 import { InvalidOptionsError } from "../errors.ts";
 import { httpServerOptionsShape, type HttpServerOptions } from "../ingress/options.ts";
+import { tracingOptionSchema, type TracingOptions } from "../observability/tracing-options.ts";
 
 const NAME = /^[A-Za-z0-9_.-]+$/;
 const IMPORT_PATH = /^(.+\.(?:ts|mts|js|mjs)):([A-Za-z_$][\w$]*)$/;
@@ -40,6 +41,7 @@ const portSchema = z.number().int("must be an integer").min(0).max(65535);
 
 export const deployConfigSchema = z.strictObject({
   http: z.strictObject({ host: z.string().min(1).optional(), port: portSchema.optional(), ...httpServerOptionsShape }).optional(),
+  tracing: tracingOptionSchema,
   applications: z.array(applicationSchema).min(1, "list at least one application"),
 });
 
@@ -59,6 +61,8 @@ export interface ApplicationConfig {
 export interface DeployConfig {
   /** Used by `stingray run <config>`; ignored in a deploy sent to a running runtime. */
   http?: { host?: string; port?: number } & HttpServerOptions;
+  /** OpenTelemetry tracing for `stingray run <config>` (README "Tracing"); ignored in a deploy. */
+  tracing?: TracingOptions;
   applications: ApplicationConfig[];
 }
 

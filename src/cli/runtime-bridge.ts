@@ -7,6 +7,7 @@ import type { HttpServerOptions } from "../ingress/options.ts";
 import type { AdminActions } from "../observability/http.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { StatusSnapshot } from "../observability/status.ts";
+import type { TracingOptions } from "../observability/tracing-options.ts";
 import type { ClusterOptions } from "../cluster/options.ts";
 
 export interface RuntimeStartOptions {
@@ -23,6 +24,8 @@ export interface RuntimeStartOptions {
   logger?: Logger;
   /** Join a cluster on NATS as one node; deploys then go to the cluster's desired state. */
   cluster?: ClusterOptions;
+  /** OpenTelemetry tracing (the config file's `tracing`); OTEL_* turn it on too. */
+  tracing?: TracingOptions;
 }
 
 export interface BridgeDeployOptions {

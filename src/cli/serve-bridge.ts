@@ -20,6 +20,7 @@ export async function startServeRuntime(options: RuntimeStartOptions): Promise<R
       adminToken: options.adminToken,
       logger: options.logger,
       cluster: options.cluster,
+      tracing: options.tracing,
     });
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;

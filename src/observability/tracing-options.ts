@@ -38,6 +38,9 @@ const objectSchema = z.strictObject({
 });
 const schema = z.union([z.boolean(), objectSchema]).optional();
 
+/** The `tracing` option's shape (the config file validates it with the rest of the file). */
+export const tracingOptionSchema = schema;
+
 export type TracingOptions = z.input<typeof schema>;
 
 function fail(message: string): never {

@@ -86,6 +86,7 @@ export async function runCommand(target: string, options: RunCommandOptions, io:
     adminToken: resolveToken(options.adminToken, io.env),
     logger,
     cluster,
+    ...(config?.tracing !== undefined ? { tracing: config.tracing } : {}),
   });
 
   control.attach(runtime);

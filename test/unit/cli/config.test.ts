@@ -101,6 +101,16 @@ describe("parseDeployConfig", () => {
   });
 });
 
+describe("parseDeployConfig: tracing", () => {
+  it("takes a tracing section (stingray run) and names a bad field with its line", () => {
+    const ok = parseDeployConfig(`tracing: { serviceName: weather, sampler: parentbased_traceidratio, samplerRatio: 0.1 }\n${GOOD}`, "t.yaml");
+    expect(ok.tracing).toEqual({ serviceName: "weather", sampler: "parentbased_traceidratio", samplerRatio: 0.1 });
+    expect(parseDeployConfig(`tracing: true\n${GOOD}`, "t.yaml").tracing).toBe(true);
+    const issues = issuesOf(() => parseDeployConfig(`tracing:\n  sampler: sometimes\n${GOOD}`, "t.yaml")).join("\n");
+    expect(issues).toMatch(/^t\.yaml:2:\d+ tracing/);
+  });
+});
+
 describe("resolveImportPaths", () => {
   it("makes module paths absolute relative to the config's folder", () => {
     const dir = mkdtempSync(path.join(tmpdir(), "stingray-cfg-"));

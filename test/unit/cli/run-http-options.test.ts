@@ -79,6 +79,16 @@ describe("stingray run: HTTP server options", () => {
   });
 });
 
+describe("stingray run: tracing", () => {
+  it("passes the config file's tracing section to the runtime", async () => {
+    const config = path.join(TMP, "traced.yaml");
+    writeFileSync(config, `tracing: { serviceName: echo, endpoint: "http://127.0.0.1:4318/v1/traces" }\napplications:\n  - name: echo\n    importPath: ${ECHO}:app\n`);
+    const { exit, started } = await runWith(config, {});
+    expect(exit).toBe(0);
+    expect(started.tracing).toEqual({ serviceName: "echo", endpoint: "http://127.0.0.1:4318/v1/traces" });
+  });
+});
+
 describe("stingray run: deploy roots", () => {
   it("the admin deploy action imports nothing outside --deploy-root", async () => {
     const marker = path.join(TMP, "ran.marker");
