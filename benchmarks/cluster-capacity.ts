@@ -51,7 +51,8 @@ async function main(): Promise<void> {
     await loadAll(threeTargets, WARMUP_SECONDS);
     const three = await loadAll(threeTargets, SECONDS);
     const theory = (1000 / SLEEP_MS) * SLOTS;
-    console.log(`one node: ${one.okPerSecond.toFixed(1)} req/s (theory ${theory}); three nodes: ${three.okPerSecond.toFixed(1)} req/s (theory ${3 * theory}); ratio ${(three.okPerSecond / one.okPerSecond).toFixed(2)}; non-200 ${one.failed} / ${three.failed}`);
+    const statuses = (r: { runs: LoadSummary[] }) => JSON.stringify(r.runs.map((x) => x.statusCounts));
+    console.log(`one node: ${one.okPerSecond.toFixed(1)} req/s (theory ${theory}); three nodes: ${three.okPerSecond.toFixed(1)} req/s (theory ${3 * theory}); ratio ${(three.okPerSecond / one.okPerSecond).toFixed(2)}; statuses ${statuses(one)} / ${statuses(three)}`);
     emitResult({
       benchmark: "cluster-capacity",
       rows: [

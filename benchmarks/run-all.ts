@@ -33,7 +33,7 @@ interface Entry {
   what: string;
 }
 
-// Budgets (kill limits) add up to 625 s; a full run takes about 7.5 minutes. Each script sizes its own
+// Budgets (kill limits) add up to 775 s; a full run takes about 9 minutes (estimated). Each script sizes its own
 // phases to fit (BENCH_BUDGET_S).
 const BENCHMARKS: Entry[] = [
   { name: "mcp-throughput", script: "benchmarks/mcp-throughput.ts", budgetS: 300, what: "MCP tools/call via stingray vs the bare SDK, 2025 and 2026 eras; tracing on vs off" },
