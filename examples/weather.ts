@@ -21,6 +21,16 @@
 // { get_alerts: ["weather:read"] } } }, rateLimit: { requestsPerS: 5 } })`; clients find the
 // issuer in /.well-known/oauth-protected-resource/mcp and send `Authorization: Bearer <token>`.
 //
+// Tracing (OpenTelemetry, off unless asked for; README "Tracing"): point the standard variables
+// at an OTLP/HTTP collector and each request becomes one trace, from the proxy's
+// `tools/call get_forecast` span to the replica's `WeatherMCP/fetch` span:
+//
+//   OTEL_TRACES_EXPORTER=otlp OTEL_EXPORTER_OTLP_ENDPOINT=http://localhost:4318 \
+//   OTEL_SERVICE_NAME=weather npx tsx examples/weather.ts
+//
+// (In code: `serve.run(app, { tracing: { endpoint: "http://localhost:4318/v1/traces" } })`.) The
+// access log's lines then carry each request's `traceId`.
+//
 // Every replica's worker thread, and the CLI, import this module to find the class; only running
 // it as the program (`tsx examples/weather.ts`) starts a runtime.
 
