@@ -33,7 +33,7 @@ interface Entry {
   what: string;
 }
 
-// Budgets (kill limits) add up to 775 s; a full run takes about 9 minutes (estimated). Each script sizes its own
+// Budgets (kill limits) add up to 895 s; a full run takes about 10 minutes (estimated; --only cluster about 3). Each script sizes its own
 // phases to fit (BENCH_BUDGET_S).
 const BENCHMARKS: Entry[] = [
   { name: "mcp-throughput", script: "benchmarks/mcp-throughput.ts", budgetS: 300, what: "MCP tools/call via stingray vs the bare SDK, 2025 and 2026 eras; tracing on vs off" },
@@ -45,6 +45,7 @@ const BENCHMARKS: Entry[] = [
   { name: "overload", script: "benchmarks/overload.ts", budgetS: 35, what: "2x capacity: 503 + Retry-After, bounded latency" },
   { name: "cluster-calls", script: "benchmarks/cluster-calls.ts", budgetS: 60, what: "cluster mode: a call to a replica on another node (NATS) vs the local replica, handle and MCP" },
   { name: "cluster-capacity", script: "benchmarks/cluster-capacity.ts", budgetS: 90, what: "cluster mode: I/O-bound capacity on 3 nodes vs 1 node, one replica per node" },
+  { name: "cluster-faults", script: "benchmarks/cluster-faults.ts", budgetS: 120, what: "cluster mode: kill -9 of a node and of the leader, SIGTERM, under load: detection, takeover, re-placement, calls failed" },
   { name: "tasks", script: "benchmarks/tasks.ts", budgetS: 30, what: "MCP Tasks: tools/call → task completed vs the tool called directly; tasks/get throughput over 2 replicas" },
 ];
 
