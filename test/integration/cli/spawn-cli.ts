@@ -29,6 +29,8 @@ export interface SpawnOptions {
   /** Written to stdin, which is then closed (stdin is a pipe, never a TTY). */
   input?: string;
   timeoutMs?: number;
+  /** A command the CLI runs under, e.g. ["ip", "netns", "exec", "ns1"] (it must exec, keeping the pid). */
+  prefix?: string[];
 }
 
 function childEnv(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
@@ -68,7 +70,8 @@ export interface RunningCli {
 }
 
 export function startCli(args: string[], options: SpawnOptions = {}): RunningCli {
-  const child = spawn(process.execPath, [BIN, ...args], { cwd: options.cwd ?? ROOT, env: childEnv(options.env), stdio: "pipe" });
+  const [command, ...rest] = [...(options.prefix ?? []), process.execPath, BIN, ...args];
+  const child = spawn(command!, rest, { cwd: options.cwd ?? ROOT, env: childEnv(options.env), stdio: "pipe" });
   let stdout = "";
   let stderr = "";
   child.stdout!.on("data", (d) => (stdout += d));

@@ -12,8 +12,8 @@ export interface ClusterNodeProcess {
   address: string;
 }
 
-export async function startNode(natsUrl: string, id: string, extra: string[] = []): Promise<ClusterNodeProcess> {
-  const cli = startCli(["start", "--cluster", natsUrl, "--port", "0", "--node-id", id, "--labels", `name=${id}`, ...extra]);
+export async function startNode(natsUrl: string, id: string, extra: string[] = [], prefix?: string[]): Promise<ClusterNodeProcess> {
+  const cli = startCli(["start", "--cluster", natsUrl, "--port", "0", "--node-id", id, "--labels", `name=${id}`, ...extra], prefix ? { prefix } : {});
   const m = await cli.waitFor(/joined cluster "stingray" at (http:\/\/\S+)/, 90_000);
   return { id, cli, address: m[1]! };
 }

@@ -56,13 +56,16 @@ export async function freePorts(n: number): Promise<number[]> {
   return ports;
 }
 
-export async function startNatsServer(cluster?: { name: string; serverName: string; port: number; clusterPort: number; routes: number[] }): Promise<NatsServer> {
+export async function startNatsServer(
+  cluster?: { name: string; serverName: string; port: number; clusterPort: number; routes: number[] },
+  listen = "127.0.0.1",
+): Promise<NatsServer> {
   requireNatsServer();
   const dir = mkdtempSync(path.join(os.tmpdir(), "stingray-nats-"));
   const port = cluster?.port ?? (await freePort());
   const conf = path.join(dir, "nats.conf");
   writeFileSync(conf, 'ping_interval: "2s"\nping_max: 2\n');
-  const args = ["-c", conf, "-a", "127.0.0.1", "-p", String(port), "-js", "-sd", path.join(dir, "js")];
+  const args = ["-c", conf, "-a", listen, "-p", String(port), "-js", "-sd", path.join(dir, "js")];
   if (cluster) {
     args.push("-n", cluster.serverName, "--cluster_name", cluster.name, "--cluster", `nats://127.0.0.1:${cluster.clusterPort}`);
     args.push("--routes", cluster.routes.map((p) => `nats://127.0.0.1:${p}`).join(","));
