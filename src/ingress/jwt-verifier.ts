@@ -5,7 +5,15 @@
 // client id from `client_id` / `azp` (else `sub`), subject, scopes from `scope` (space-separated)
 // or `scp` (array), expiry, and the whole payload as `extra.claims`. Failures say what was wrong
 // in fixed words: nothing from the token (or jose's message, which can quote claims) is echoed.
+//
+// A client sends the same token on every request until it expires, and checking an ES256
+// signature costs the proxy's one thread ~190 µs of CPU (benchmarks/jwt-auth-cost.ts), a large
+// share of what it spends on a whole tools/call. So a verified token (then ~6 µs, as a static one) is
+// remembered (by its SHA-256, never the token) for at most VERIFIED_CACHE_MS and never past its
+// `exp`, in a bounded least-recently-used table — as Envoy's jwt_authn does. A key removed from
+// the JWKS is noticed no sooner anyway: keys themselves are cached for `jwksMaxAgeMs`.
 
+import { createHash } from "node:crypto";
 import { createLocalJWKSet, createRemoteJWKSet, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from "jose";
 import type { AuthIdentity } from "../runtime/http-message.ts";
 import { DEFAULT_JWT_ALGORITHMS, type JwtOptions } from "./auth-options.ts";
@@ -14,6 +22,10 @@ export const DEFAULT_CLOCK_TOLERANCE_S = 5;
 export const DEFAULT_JWKS_COOLDOWN_MS = 30_000;
 export const DEFAULT_JWKS_MAX_AGE_MS = 600_000;
 export const DEFAULT_JWKS_TIMEOUT_MS = 5_000;
+/** How long a verified token is taken without checking it again (never past its exp). */
+export const VERIFIED_CACHE_MS = 60_000;
+/** Verified tokens remembered at most (least recently used forgotten first). */
+export const VERIFIED_CACHE_MAX = 1_000;
 
 export type JwtOutcome =
   | { ok: true; identity: AuthIdentity }
@@ -31,9 +43,14 @@ export class JwtVerifier {
   readonly #options: JwtOptions;
   readonly #keys: JWTVerifyGetKey;
   readonly #algorithms: string[];
+  readonly #now: () => number;
+  /** SHA-256 of a verified token → its identity and until when (epoch ms) it is taken as is. */
+  readonly #verified = new Map<string, { identity: AuthIdentity; untilMs: number }>();
 
-  constructor(options: JwtOptions) {
+  /** `now` (epoch ms) is injectable for tests; it also drives jose's exp/nbf checks. */
+  constructor(options: JwtOptions, now: () => number = Date.now) {
     this.#options = options;
+    this.#now = now;
     this.#algorithms = options.algorithms ?? DEFAULT_JWT_ALGORITHMS;
     this.#keys = options.jwksUri
       ? createRemoteJWKSet(new URL(options.jwksUri), {
@@ -49,10 +66,26 @@ export class JwtVerifier {
     return this.#options.issuer;
   }
 
+  /** Verified tokens currently remembered. */
+  get cachedTokens(): number {
+    return this.#verified.size;
+  }
+
   async verify(token: string): Promise<JwtOutcome> {
+    const nowMs = this.#now();
+    const digest = createHash("sha256").update(token).digest("base64");
+    const cached = this.#verified.get(digest);
+    if (cached) {
+      this.#verified.delete(digest);
+      if (cached.untilMs > nowMs) {
+        this.#verified.set(digest, cached);
+        return { ok: true, identity: cached.identity };
+      }
+    }
     let payload: JWTPayload;
     try {
       ({ payload } = await jwtVerify(token, this.#keys, {
+        currentDate: new Date(nowMs),
         issuer: this.#options.issuer,
         audience: this.#options.audience,
         algorithms: this.#algorithms,
@@ -62,7 +95,19 @@ export class JwtVerifier {
     } catch (err) {
       return failure(err);
     }
-    return { ok: true, identity: identityFrom(payload) };
+    const identity = identityFrom(payload);
+    this.#remember(digest, identity, nowMs, payload.exp! * 1000);
+    return { ok: true, identity };
+  }
+
+  #remember(digest: string, identity: AuthIdentity, nowMs: number, expMs: number): void {
+    const untilMs = Math.min(nowMs + VERIFIED_CACHE_MS, expMs);
+    if (untilMs <= nowMs) return;
+    if (this.#verified.size >= VERIFIED_CACHE_MAX) {
+      const oldest = this.#verified.keys().next();
+      if (!oldest.done) this.#verified.delete(oldest.value);
+    }
+    this.#verified.set(digest, { identity, untilMs });
   }
 }
 

@@ -87,6 +87,24 @@ describe("JwtVerifier", () => {
     expect(outcome).toEqual({ ok: false, reason: "keys_unavailable", description: "The issuer's signing keys could not be fetched" });
   });
 
+  it("remembers a verified token for at most a minute and never past its exp", async () => {
+    const start = Date.now();
+    let now = start;
+    const v = new JwtVerifier({ issuer: issuer.issuer, audience: AUDIENCE, jwksUri: issuer.jwksUri, clockToleranceS: 0 }, () => now);
+    const long = await issuer.sign({ sub: "long" }, { audience: AUDIENCE, expiresInS: 3600 });
+    const short = await issuer.sign({ sub: "short" }, { audience: AUDIENCE, expiresInS: 30 });
+    expect((await v.verify(long)).ok).toBe(true);
+    expect((await v.verify(short)).ok).toBe(true);
+    expect(v.cachedTokens).toBe(2);
+    now = start + 31_000;
+    // Past its exp: checked again, and refused.
+    expect(await v.verify(short)).toMatchObject({ ok: false, description: "The token has expired" });
+    expect((await v.verify(long)).ok).toBe(true);
+    now = start + 3_601_000;
+    expect(await v.verify(long)).toMatchObject({ ok: false, description: "The token has expired" });
+    expect(v.cachedTokens).toBe(0);
+  });
+
   it("verifies against an inline JWK Set", async () => {
     const jwks = await (await fetch(issuer.jwksUri)).json();
     const v = new JwtVerifier({ issuer: issuer.issuer, audience: [AUDIENCE, "other"], jwks });
