@@ -8,7 +8,7 @@
 
 import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
 import { mintSessionId, sessionOwner } from "../../../src/ingress/session-id.ts";
-import { modernRequest } from "../../fixtures/ingress/harness.ts";
+import { modernRequest, streamReader } from "../../fixtures/ingress/harness.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "../cli/spawn-cli.ts";
 import {
@@ -133,15 +133,7 @@ describe("the cross-node data plane", () => {
     // A listen stream through a (its local Announcer replica, idle, is chosen first).
     const res = await fetch(`${nodes.get("a")!.address}/xevents/mcp`, { method: "POST", headers: listen.headers, body: listen.body, signal: aborter.signal });
     expect(res.headers.get("content-type")).toBe("text/event-stream");
-    const reader = res.body!.getReader();
-    let text = "";
-    const readUntil = async (needle: string) => {
-      while (!text.includes(needle)) {
-        const { value, done } = await reader.read();
-        if (done) throw new Error(`stream ended before ${needle}`);
-        text += new TextDecoder().decode(value);
-      }
-    };
+    const readUntil = streamReader(res);
     try {
       await readUntil("notifications/subscriptions/acknowledged");
       // Published by the replica on c, through c's proxy.

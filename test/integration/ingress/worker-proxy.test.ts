@@ -10,7 +10,7 @@ import { createProxy } from "../../../src/ingress/proxy.ts";
 import type { Proxy } from "../../../src/ingress/types.ts";
 import { ActorDispatcher } from "../../fixtures/ingress/actor-dispatcher.ts";
 import { StreamApp } from "../../fixtures/ingress/fetch-apps.ts";
-import { modernRequest } from "../../fixtures/ingress/harness.ts";
+import { modernRequest, streamReader } from "../../fixtures/ingress/harness.ts";
 import { SessionMcp, StatelessMcp, TimeoutMcp } from "../../fixtures/ingress/mcp-apps.ts";
 
 const mcpModule = fileURLToPath(new URL("../../fixtures/ingress/mcp-apps.ts", import.meta.url));
@@ -110,15 +110,7 @@ describe("proxy → worker-thread replicas", () => {
     const aborter = new AbortController();
     const res = await fetch(`${url}/mcp-app/mcp`, { method: "POST", headers: listen.headers, body: listen.body, signal: aborter.signal });
     expect(res.headers.get("content-type")).toBe("text/event-stream");
-    const reader = res.body!.getReader();
-    let text = "";
-    const readUntil = async (needle: string) => {
-      while (!text.includes(needle)) {
-        const { value, done } = await reader.read();
-        if (done) throw new Error(`stream ended before ${needle}`);
-        text += new TextDecoder().decode(value);
-      }
-    };
+    const readUntil = streamReader(res);
     await readUntil("notifications/subscriptions/acknowledged");
     // Round robin over two replicas: the next request lands on the other one.
     const call = modernRequest("tools/call", { name: "change_tools", arguments: {} }, 71);
