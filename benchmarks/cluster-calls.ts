@@ -1,7 +1,8 @@
-// What a cross-node hop costs. Two cluster nodes in this process on one real nats-server (both
-// runtimes with their own worker threads); the same tiny app deployed twice, pinned by node
-// label: "near" runs its replica on node a, "far" on node b. From node a, the same calls go to
-// the local replica (baseline) and over NATS to the remote one, in the same run, after a warm-up:
+// What a cross-node hop costs. Node a runs in this process, node b is a `stingray start --cluster`
+// child process (as on another machine, it has its own event loop), both on one real
+// nats-server; the same tiny app deployed twice, pinned by node label: "near" runs its replica on
+// node a, "far" on node b. From node a, the same calls go to the local replica (baseline) and
+// over NATS to the remote one, in the same run, after a warm-up:
 //   - a handle call to a no-op method, at concurrency 1 and 16 (p50, p99, calls/s);
 //   - MCP tools/call through node a's proxy (autocannon, both eras), the ingress replica local vs
 //     on node b.
@@ -12,6 +13,7 @@
 // The last stdout line is the JSON result run-all reads; every row's baseline is the local run.
 
 import { fileURLToPath } from "node:url";
+import { startNode as startNodeProcess } from "../test/integration/cluster/cluster-helpers.ts";
 import { startNatsServer } from "../test/integration/cluster/nats-server.ts";
 import { Runtime } from "../src/runtime/runtime.ts";
 import { loadApplication } from "../src/cli/load-app.ts";
@@ -60,7 +62,7 @@ async function startNode(servers: string, nodeId: string): Promise<Runtime> {
 async function main(): Promise<void> {
   const nats = await startNatsServer();
   const a = await startNode(nats.url, "a");
-  const b = await startNode(nats.url, "b");
+  const b = await startNodeProcess(nats.url, "b", ["--num-cpus", "2", "--cluster-name", "bench"]);
   const rows: BenchRow[] = [];
   const details: Record<string, unknown> = {};
   try {
@@ -108,7 +110,7 @@ async function main(): Promise<void> {
       console.log(`MCP ${era}: local p50 ${local.ok.p50.toFixed(2)} ms ${local.okPerSecond.toFixed(0)}/s; other node p50 ${remote.ok.p50.toFixed(2)} ms ${remote.okPerSecond.toFixed(0)}/s`);
     }
   } finally {
-    await Promise.all([a.shutdown(), b.shutdown()]);
+    await Promise.all([a.shutdown(), b.cli.stop("SIGTERM", 20_000)]);
     await nats.stop();
   }
   emitResult({ benchmark: "cluster-calls", rows, details, ...(QUICK ? { quick: true } : {}) });

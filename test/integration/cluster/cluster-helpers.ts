@@ -14,7 +14,7 @@ export interface ClusterNodeProcess {
 
 export async function startNode(natsUrl: string, id: string, extra: string[] = [], prefix?: string[]): Promise<ClusterNodeProcess> {
   const cli = startCli(["start", "--cluster", natsUrl, "--port", "0", "--node-id", id, "--labels", `name=${id}`, ...extra], prefix ? { prefix } : {});
-  const m = await cli.waitFor(/joined cluster "stingray" at (http:\/\/\S+)/, 90_000);
+  const m = await cli.waitFor(/joined cluster "[^"]+" at (http:\/\/\S+)/, 90_000);
   return { id, cli, address: m[1]! };
 }
 
