@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createLogger } from "../../../src/observability/logger.ts";
 import { serve } from "../../../src/serve.ts";
 import { app } from "../../fixtures/ingress/serve-apps.ts";
+import { app as composition } from "../../fixtures/serve/composition.ts";
 import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from "../../fixtures/otlp-receiver.ts";
 
 const SERVER = 2;
@@ -123,6 +124,27 @@ describe("tracing (OTLP/HTTP to a local receiver)", () => {
     const proxy = one(spans, "proxy span", (s) => s.name === "tools/call forecast");
     expect(proxy.parentSpanId).toBe("");
     expect(one(spans, "ingress span", (s) => s.name === "WeatherDesk/fetch").parentSpanId).toBe(proxy.spanId);
+  }, 30_000);
+});
+
+describe("tracing: replicas that stop", () => {
+  it("export their spans before their threads end (a graceful stop does not wait for the batch timer)", async () => {
+    const handle = await serve.run(composition, { name: "math", routePrefix: null });
+    // A main-thread handle call: no parent, so the Combiner's span starts the trace.
+    expect(await handle.compute.remote(5)).toBe(13);
+    const before = receiver.spans.length;
+    await serve.delete("math");
+    // No waiting: delete resolved after each replica was told to flush and answered.
+    const spans = receiver.spans.slice(before);
+    const root = one(spans, "Combiner span", (s) => s.name === "Combiner/compute");
+    expect(root.parentSpanId).toBe("");
+    const trace = spans.filter((s) => s.traceId === root.traceId);
+    const clients = trace.filter((s) => s.kind === CLIENT && s.parentSpanId === root.spanId).map((s) => s.name).sort();
+    expect(clients).toEqual(["Adder/add", "Multiplier/multiply"]);
+    for (const name of clients) {
+      const client = trace.find((s) => s.kind === CLIENT && s.name === name)!;
+      one(trace, `${name} callee span`, (s) => s.kind === SERVER && s.parentSpanId === client.spanId && s.name === name);
+    }
   }, 30_000);
 });
 
