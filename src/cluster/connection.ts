@@ -1,6 +1,6 @@
 // The only module that talks to NATS. It connects with the timings of CLUSTER.md rule 6 (client
 // ping every 1 s, 2 missed pongs, endless reconnects over the full server list), opens the
-// cluster's two KV buckets (desired state; the leader lease with the lease TTL as max age), and
+// cluster's KV buckets (desired state; the leader lease with the lease TTL as max age; MCP Tasks), and
 // offers the node what it needs as plain methods: heartbeats on a core-NATS subject, application
 // records and the placement in KV (compare-and-set writes, read through one `watch()`), and the
 // lease store. Loaded with a dynamic import from the runtime only in cluster mode, so a
@@ -11,6 +11,7 @@ import type { NatsConnection, Subscription } from "@nats-io/nats-core";
 import { Kvm, type KV, type KvWatchEntry } from "@nats-io/kv";
 import type { CallBus } from "./call-bus.ts";
 import type { LeaseStore } from "./lease.ts";
+import { TASK_BUCKET_MAX_AGE_MS, taskBucketName, type TaskBucket } from "./kv-task-store.ts";
 import { WIRE_VERSION, clusterNames, decodeKey, type ApplicationRecord, type NodeHeartbeat, type PlacementRecord } from "./records.ts";
 
 export type StateEvent =
@@ -36,14 +37,16 @@ export class ClusterConnection {
   readonly #nc: NatsConnection;
   readonly #state: KV;
   readonly #lease: KV;
+  readonly #tasks: KV;
   readonly #names: ReturnType<typeof clusterNames>;
   #heartbeatSub: Subscription | undefined;
   #watchStop: (() => void) | undefined;
 
-  private constructor(nc: NatsConnection, state: KV, lease: KV, names: ReturnType<typeof clusterNames>) {
+  private constructor(nc: NatsConnection, state: KV, lease: KV, tasks: KV, names: ReturnType<typeof clusterNames>) {
     this.#nc = nc;
     this.#state = state;
     this.#lease = lease;
+    this.#tasks = tasks;
     this.#names = names;
   }
 
@@ -64,7 +67,9 @@ export class ClusterConnection {
       const state = await openOrCreate(kvm, names.stateBucket, { history: 1, replicas });
       // Bucket max age is the lease TTL: KV per-key TTL is silently ignored on nats-server 2.9.
       const lease = await openOrCreate(kvm, names.leaseBucket, { history: 1, ttl: options.leaseTtlMs, replicas });
-      return new ClusterConnection(nc, state, lease, names);
+      // MCP Tasks records (kv-task-store.ts); max age is the backstop for records nobody deletes.
+      const tasks = await openOrCreate(kvm, taskBucketName(options.cluster), { history: 1, ttl: TASK_BUCKET_MAX_AGE_MS, replicas });
+      return new ClusterConnection(nc, state, lease, tasks, names);
     } catch (err) {
       await nc.close().catch(() => {});
       throw err;
@@ -87,6 +92,25 @@ export class ClusterConnection {
       create: (key, value) => kv.create(key, encoder.encode(value)),
       update: (key, value, revision) => kv.update(key, encoder.encode(value), revision),
       delete: (key, revision) => kv.delete(key, { previousSeq: revision }),
+    };
+  }
+
+  /** The MCP Tasks bucket, for kv-task-store.ts. */
+  get taskBucket(): TaskBucket {
+    const kv = this.#tasks;
+    return {
+      get: async (key) => {
+        const e = await kv.get(key);
+        return e && e.operation === "PUT" ? { value: e.value, revision: e.revision } : undefined;
+      },
+      create: (key, value) => kv.create(key, value),
+      update: (key, value, revision) => kv.update(key, value, revision),
+      delete: (key, revision) => kv.delete(key, revision === undefined ? {} : { previousSeq: revision }),
+      keys: async (filter) => {
+        const out: string[] = [];
+        for await (const key of await kv.keys(filter)) out.push(key);
+        return [...new Set(out)];
+      },
     };
   }
 

@@ -20,6 +20,8 @@ import { ClusterAutoscaler } from "./cluster-autoscaler.ts";
 import { McpEventRelay } from "./event-relay.ts";
 import { RemoteReplicaSet, type RemoteReplicaSink } from "./remote-replicas.ts";
 import { ClusterConnection } from "./connection.ts";
+import { KvTaskStore } from "./kv-task-store.ts";
+import type { TaskStore } from "../tasks/task-store.ts";
 import { LeaderLease, DEFAULT_LEASE_TIMINGS } from "./lease.ts";
 import { Membership, type MembershipChange } from "./membership.ts";
 import type { ResolvedClusterOptions } from "./options.ts";
@@ -40,6 +42,8 @@ export interface NodeRuntime extends LocalRuntime {
   localReplica: LocalReplicaLookup;
   /** Gives a deployment's router the replicas other nodes run. */
   setRemoteReplicas: RemoteReplicaSink;
+  /** The cluster-wide MCP Tasks store, handed over before any replica can start. */
+  useTaskStore?(store: TaskStore): void;
 }
 
 /** How long a deploy keeps trying to write the desired state while JetStream is unavailable. */
@@ -61,6 +65,7 @@ export class ClusterNode {
   readonly #server: CallServer;
   readonly #remote: RemoteReplicaSet;
   readonly #events: McpEventRelay;
+  readonly #tasks: KvTaskStore;
   readonly #autoscaler = new ClusterAutoscaler();
   readonly #startedAt = Date.now();
   readonly #joinedAtMs: number;
@@ -88,6 +93,7 @@ export class ClusterNode {
     this.#client = new CallClient({ bus, cluster: options.name, nodeId: options.nodeId, onSuspect: (id) => this.#suspect(id) });
     this.#server = new CallServer({ bus, cluster: options.name, nodeId: options.nodeId, lookup: (a, d, r) => runtime.localReplica(a, d, r), log });
     this.#events = new McpEventRelay({ bus, cluster: options.name, nodeId: options.nodeId });
+    this.#tasks = new KvTaskStore({ bucket: conn.taskBucket, bus, cluster: options.name, nodeId: options.nodeId, clock, log: (m) => log.warn(m) });
     this.#remote = new RemoteReplicaSet(options.nodeId, this.#client, (a, d, replicas: readonly ReplicaActor[]) => runtime.setRemoteReplicas(a, d, replicas));
     this.#lease = new LeaderLease({
       store: conn.leaseStore,
@@ -124,6 +130,9 @@ export class ClusterNode {
   }
 
   async #join(): Promise<void> {
+    // The tasks store before any replica: none may create a task in a store only this node sees.
+    await this.#tasks.start();
+    this.#runtime.useTaskStore?.(this.#tasks);
     // Ready to take and send calls before the first beat tells anyone about our replicas.
     await this.#client.start();
     await this.#server.start();
@@ -242,6 +251,7 @@ export class ClusterNode {
     await this.#server.drain(CALL_DRAIN_MS);
     await this.#client.close();
     await this.#events.close();
+    await this.#tasks.close();
     this.#state = "stopped";
     this.#beat();
     await this.#conn.close();
@@ -280,6 +290,18 @@ export class ClusterNode {
     const failed = this.#client.failNode(c.id, new ReplicaDiedError(`node ${c.id} ${c.to === "DEAD" ? "died (no heartbeat)" : "left the cluster"} with the call in flight`));
     const cancelled = this.#server.cancelFrom(c.id);
     if (failed + cancelled > 0) this.#log.warn({ peer: c.id, failed, cancelled }, `node ${c.id}: ${failed} calls to it failed, ${cancelled} calls from it cancelled`);
+    if (c.to === "DEAD") this.#failTasksOf(c.id);
+  }
+
+  /** Every survivor fails a dead node's unfinished tasks (compare-and-set: each fails once). */
+  #failTasksOf(id: string): void {
+    const error = { code: -32603, message: `The node running the task (${id}) died (no heartbeat): its work was lost; call the tool again.` };
+    this.#tasks.failNode(id, error).then(
+      (n) => {
+        if (n > 0) this.#log.warn({ peer: id, tasks: n }, `node ${id} died: ${n} of its tasks failed`);
+      },
+      (err: unknown) => this.#log.warn({ err, peer: id }, `could not fail the tasks of dead node ${id}`),
+    );
   }
 
   #logChange(c: MembershipChange): void {

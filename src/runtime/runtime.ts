@@ -31,8 +31,9 @@ import type { ReplicaActor, ReplicaFactory } from "./replica.ts";
 import { PiscinaReplicaActor } from "./replica-actor.ts";
 import { ResourcePool, detectNodeResources } from "./resources.ts";
 import { withReplicaServices } from "./replica-services.ts";
-import { MemoryTaskStore } from "../tasks/memory-task-store.ts";
+import { TaskStoreSlot } from "../tasks/task-store-slot.ts";
 import { taskStoreServices } from "../tasks/task-services.ts";
+import type { TaskStore } from "../tasks/task-store.ts";
 // Type-only: cluster code (and NATS) loads only when `cluster` is set.
 import type { ClusterOptions } from "../cluster/options.ts";
 import type { ClusterNode } from "../cluster/node.ts";
@@ -95,8 +96,8 @@ export class Runtime {
   readonly #log: Logger;
   readonly #transport: CallTransport;
   readonly #dispatcher: ControllerDispatcher;
-  /** MCP Tasks records of this node's replicas (cluster-wide stores plug in behind TaskStore). */
-  readonly #tasks = new MemoryTaskStore();
+  /** MCP Tasks records: in this process, or (cluster mode) the cluster's KV store once joined. */
+  readonly #tasks = new TaskStoreSlot();
   readonly #startedAt = Date.now();
   #proxy: Proxy | undefined;
   #address: string | undefined;
@@ -309,6 +310,7 @@ export class Runtime {
       address: () => this.#address,
       localReplica: (app: string, deployment: string, id: string) => routerOf(app, deployment)?.localReplica(replicaId(id)),
       setRemoteReplicas: (app: string, deployment: string, replicas: readonly ReplicaActor[]) => routerOf(app, deployment)?.setRemoteReplicas(replicas),
+      useTaskStore: (store: TaskStore) => this.#tasks.use(store),
     };
   }
 
