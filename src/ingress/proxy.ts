@@ -249,11 +249,25 @@ class HttpProxy implements Proxy {
         resourceMetadataUrl,
       );
       if (!outcome.ok) {
+        // Failed attempts count against the client's address: guessing tokens (or sending made-up
+        // JWT key ids) is rate limited like any other traffic.
+        const limited = compiled.rateLimit?.take(`ip:${req.socket.remoteAddress ?? ""}`);
+        if (limited && !limited.ok) {
+          record.rateLimited = true;
+          return this.#reject(res, record, 429, "Too Many Requests: rate limit exceeded", { "retry-after": String(limited.retryAfterS) });
+        }
         record.status = outcome.status;
-        // What failed and where, for the operator; the path without its query (a query can carry
-        // a credential), and never a header.
+        // What failed and where, for the operator (the description is fixed text, never from the
+        // token); the path without its query (a query can carry a credential), and never a header.
         this.#options.logger?.warn(
-          { requestId, app: compiled.route.appName, path, status: outcome.status, reason: outcome.body.error },
+          {
+            requestId,
+            app: compiled.route.appName,
+            path,
+            status: outcome.status,
+            reason: outcome.body.error,
+            detail: outcome.body.error_description,
+          },
           "authentication failed",
         );
         return sendJson(res, outcome.status, outcome.body, outcome.headers);

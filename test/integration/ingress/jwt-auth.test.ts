@@ -196,6 +196,15 @@ describe("JWT access tokens through serve.run", () => {
     expect(Number(retryAfter)).toBeGreaterThanOrEqual(1);
     // Another identity has its own bucket.
     expect((await rawCall("/limited/mcp", second, "tools/list")).status).toBe(200);
+    // Failed attempts count against the client's address: guessing is limited too.
+    const guesses: number[] = [];
+    for (let i = 0; i < 6; i++) {
+      const res = await rawCall("/limited/mcp", `guess-${i}-aaaaaaaa`, "tools/list");
+      guesses.push(res.status);
+      await res.text();
+    }
+    expect(guesses.slice(0, 4)).toEqual([401, 401, 401, 401]);
+    expect(guesses.slice(4)).toContain(429);
     const metrics = await (await fetch(`${base}/metrics`)).text();
     const line = metrics.split("\n").find((l) => l.startsWith("stingray_rate_limited_total{") && l.includes('app="limited"'));
     expect(Number(line?.split(" ").pop())).toBeGreaterThanOrEqual(1);
