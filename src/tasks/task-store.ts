@@ -2,8 +2,9 @@
 // that any replica of a deployment can answer `tasks/get`, `tasks/update` and `tasks/cancel` for a
 // task another replica runs. Everything here is async and structured-clone / JSON safe: the
 // single-node store lives in the main thread and replicas reach it over their port
-// (memory-task-store.ts, port-task-store.ts); a cluster-wide store (JetStream KV: one key per task,
-// per-key TTL, a watch on the owner's keys for `watch`) implements the same interface.
+// (memory-task-store.ts, port-task-store.ts); in cluster mode the JetStream KV store
+// (src/cluster/kv-task-store.ts: one key per task, owner signals per node) implements the same
+// interface. Both apply the record rules of task-transitions.ts.
 //
 // The store never runs a task. The replica that created a task (its `owner`) runs the work, writes
 // its progress here (`update`) and hears about the client's side (`respond`, `cancel`, expiry)
