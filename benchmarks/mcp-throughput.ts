@@ -16,7 +16,9 @@
 // Variants (issue 16): stingray with 1 replica and OpenTelemetry tracing on, every request sampled
 // (OTEL_TRACES_SAMPLER=always_on), exporting over OTLP/HTTP to a no-op collector in this process
 // (lib/otlp-sink.ts); its c=1 and c=16 figures are ratios to the same server with tracing off, in
-// the same rounds. BENCH_TRACING=0 leaves it out.
+// the same rounds. BENCH_TRACING=0 leaves it out. And stingray with 1 replica and JWT auth on
+// (auth.jwt with an inline ES256 key, a per-tool scope on the tool, every request carrying a
+// signed access token; mcp-throughput/jwt.ts), compared the same way. BENCH_JWT=0 leaves it out.
 //
 //   npx tsx benchmarks/mcp-throughput.ts     BENCH_QUICK=1 short run; BENCH_ERAS=legacy,modern (default both)
 
@@ -28,6 +30,7 @@ import { freePort, spawnServer, tsxCommand, type ServerProcess } from "./lib/pro
 import { emitResultAndExit, isQuick, row, type BenchRow } from "./lib/report.ts";
 import { startOtlpSink } from "./lib/otlp-sink.ts";
 import { median } from "./lib/stats.ts";
+import { benchJwt } from "./mcp-throughput/jwt.ts";
 import { EXPECTED_TEXT, TOOL_ARGS, TOOL_NAME } from "./mcp-throughput/tool.ts";
 
 const QUICK = isQuick();
@@ -59,6 +62,8 @@ interface Target {
   variantOf?: string;
   /** How the variant's rows name it. */
   label?: string;
+  /** Extra headers every request to it carries (e.g. Authorization). */
+  headers?: Record<string, string>;
 }
 
 const TARGETS: Target[] = [
@@ -83,6 +88,18 @@ if (sink) {
     },
     variantOf: "stingray-1",
     label: "tracing on (100% sampled)",
+  });
+}
+
+if (process.env.BENCH_JWT !== "0") {
+  const jwt = await benchJwt();
+  TARGETS.push({
+    name: "stingray-1-jwt",
+    script: "benchmarks/mcp-throughput/stingray-server.ts",
+    env: { BENCH_REPLICAS: "1", STINGRAY_LOG_LEVEL: "warn", ...jwt.env },
+    variantOf: "stingray-1",
+    label: "JWT auth on (ES256, per-tool scope)",
+    headers: jwt.headers,
   });
 }
 
@@ -113,7 +130,7 @@ async function start(target: Target): Promise<Running> {
       await waitForToolAnswer(
         `${target.name} answering tools/call (${ERA_LABEL[era]})`,
         url,
-        { tool: TOOL_NAME, args: TOOL_ARGS, accept: (text) => text === EXPECTED_TEXT, era },
+        { tool: TOOL_NAME, args: TOOL_ARGS, accept: (text) => text === EXPECTED_TEXT, era, headers: target.headers },
         { timeoutMs: 60_000, intervalMs: 100, abortIf: () => (server.exited() ? `exited:\n${server.output()}` : undefined) },
       );
     }
@@ -126,9 +143,9 @@ async function start(target: Target): Promise<Running> {
 }
 
 const requests = new Map(ERAS.map((era) => [era, toolCallRequest(TOOL_NAME, TOOL_ARGS, { era })]));
-const load = (url: string, era: McpEra, connections: number, durationS: number) => {
+const load = (url: string, era: McpEra, connections: number, durationS: number, headers?: Record<string, string>) => {
   const req = requests.get(era)!;
-  return closedLoop({ url, method: req.method, headers: req.headers, body: req.body, connections, durationS });
+  return closedLoop({ url, method: req.method, headers: headers ? { ...req.headers, ...headers } : req.headers, body: req.body, connections, durationS });
 };
 
 function show(name: string, era: McpEra, phase: string, s: LoadSummary): void {
@@ -157,7 +174,7 @@ started.forEach((r, i) => {
 });
 try {
   // Warm-up in every era: JIT, pools and the SDK's per-era paths, before anything is measured.
-  for (const era of ERAS) for (const r of running) await load(r.url, era, CONCURRENCY, WARMUP_S);
+  for (const era of ERAS) for (const r of running) await load(r.url, era, CONCURRENCY, WARMUP_S, r.target.headers);
   const budget = Budget.fromEnv();
   const roundMs = ERAS.length * running.reduce((ms, r) => ms + (LATENCY_S + THROUGHPUT_S + (r.target.variantOf ? 0 : EXTRA_S * EXTRA_LEVELS.length) + 1) * 1000, 0);
   for (let round = 1; round <= ROUNDS; round++) {
@@ -168,15 +185,15 @@ try {
     for (const era of ERAS) {
       for (const r of running) {
         const runs = r.eras.get(era)!;
-        const latency = await load(r.url, era, 1, LATENCY_S);
-        const throughput = await load(r.url, era, CONCURRENCY, THROUGHPUT_S);
+        const latency = await load(r.url, era, 1, LATENCY_S, r.target.headers);
+        const throughput = await load(r.url, era, CONCURRENCY, THROUGHPUT_S, r.target.headers);
         runs.latency.push(latency);
         runs.throughput.push(throughput);
         show(r.target.name, era, "c=1", latency);
         show(r.target.name, era, `c=${CONCURRENCY}`, throughput);
         if (r.target.variantOf !== undefined) continue;
         for (const c of EXTRA_LEVELS) {
-          const s = await load(r.url, era, c, EXTRA_S);
+          const s = await load(r.url, era, c, EXTRA_S, r.target.headers);
           runs.extra.get(c)!.push(s);
           show(r.target.name, era, `c=${c}`, s);
         }
@@ -214,6 +231,15 @@ const addedOf = (era: McpEra, pick: (s: LoadSummary) => number, name = "stingray
   const sdk = byName.get(base)?.eras.get(era)?.latency ?? [];
   const n = Math.min(mine.length, sdk.length);
   return n > 0 ? median(Array.from({ length: n }, (_, i) => pick(mine[i]!) - pick(sdk[i]!))) : null;
+};
+
+/** Median over the rounds of (name / base) within each round, for one era and phase. */
+const pairedRatioOf = (era: McpEra, phase: Phase, pick: (s: LoadSummary) => number, name: string, base: string): number | null => {
+  const mine = phase(byName.get(name)?.eras.get(era) ?? ({} as EraRuns)) ?? [];
+  const theirs = phase(byName.get(base)?.eras.get(era) ?? ({} as EraRuns)) ?? [];
+  const n = Math.min(mine.length, theirs.length);
+  const ratios = Array.from({ length: n }, (_, i) => pick(mine[i]!) / pick(theirs[i]!)).filter(Number.isFinite);
+  return ratios.length > 0 ? median(ratios) : null;
 };
 
 const rows: BenchRow[] = [];
@@ -259,6 +285,9 @@ for (const era of ERAS) {
       row(`${v} p99 c=${CONCURRENCY}`, medOf(variant.name, era, cN, p99), "ms", { baseline: medOf(base, era, cN, p99) }),
       row(`${v} mean c=1`, medOf(variant.name, era, c1, mean), "ms", { baseline: medOf(base, era, c1, mean), note: vsOff }),
       row(`${v} added mean c=1`, addedOf(era, mean, variant.name, base), "ms", { note: "median over rounds of the same-round difference to it off" }),
+      row(`${v} c=${CONCURRENCY} same-round ratio`, pairedRatioOf(era, cN, rps, variant.name, base), "x", {
+        note: "median over rounds of (on / off) within each round: steadier than a ratio of medians on a shared machine",
+      }),
     );
   }
 }

@@ -33,10 +33,11 @@ interface Entry {
   what: string;
 }
 
-// Budgets (kill limits) add up to 895 s; a full run takes about 10 minutes (estimated; --only cluster about 3). Each script sizes its own
+// Budgets (kill limits) add up to 985 s; a full run takes about 11 minutes (estimated; --only cluster about 3). Each script sizes its own
 // phases to fit (BENCH_BUDGET_S).
 const BENCHMARKS: Entry[] = [
-  { name: "mcp-throughput", script: "benchmarks/mcp-throughput.ts", budgetS: 300, what: "MCP tools/call via stingray vs the bare SDK, 2025 and 2026 eras; tracing on vs off" },
+  { name: "mcp-throughput", script: "benchmarks/mcp-throughput.ts", budgetS: 360, what: "MCP tools/call via stingray vs the bare SDK, 2025 and 2026 eras; tracing on vs off; JWT auth on vs off" },
+  { name: "jwt-auth-cost", script: "benchmarks/jwt-auth-cost.ts", budgetS: 30, what: "proxy CPU per request for auth: static token vs JWT (cached, first seen)" },
   { name: "actor-roundtrip", script: "benchmarks/actor-roundtrip.ts", budgetS: 30, what: "handle call vs raw worker_threads" },
   { name: "autoscaling", script: "benchmarks/autoscaling.ts", budgetS: 45, what: "load step to replicas serving" },
   { name: "crash-recovery", script: "benchmarks/crash-recovery.ts", budgetS: 30, what: "replica killed under load" },

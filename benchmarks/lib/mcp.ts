@@ -18,12 +18,17 @@ export interface RawHttpRequest {
 }
 
 /** A stateless `tools/call` for `name` with `args`, as one HTTP request. */
-export function toolCallRequest(name: string, args: Record<string, unknown>, options: { era?: McpEra; id?: number } = {}): RawHttpRequest {
+export function toolCallRequest(
+  name: string,
+  args: Record<string, unknown>,
+  options: { era?: McpEra; id?: number; headers?: Record<string, string> } = {},
+): RawHttpRequest {
   const era = options.era ?? "legacy";
   const id = options.id ?? 1;
   const headers: Record<string, string> = {
     "content-type": "application/json",
     accept: "application/json, text/event-stream",
+    ...options.headers,
   };
   const params: Record<string, unknown> = { name, arguments: args };
   if (era === "modern") {
@@ -49,8 +54,13 @@ export interface ToolCallOutcome {
 }
 
 /** Sends one tools/call with fetch and parses the answer; throws only on network errors. */
-export async function callToolRaw(url: string | URL, name: string, args: Record<string, unknown>, options: { era?: McpEra; signal?: AbortSignal } = {}): Promise<ToolCallOutcome> {
-  const req = toolCallRequest(name, args, { era: options.era });
+export async function callToolRaw(
+  url: string | URL,
+  name: string,
+  args: Record<string, unknown>,
+  options: { era?: McpEra; signal?: AbortSignal; headers?: Record<string, string> } = {},
+): Promise<ToolCallOutcome> {
+  const req = toolCallRequest(name, args, { era: options.era, headers: options.headers });
   const res = await fetch(url, { method: req.method, headers: req.headers, body: req.body, signal: options.signal });
   const text = await res.text();
   return { status: res.status, headers: res.headers, message: parseMcpBody(text, res.headers.get("content-type") ?? "") };
@@ -99,7 +109,15 @@ export function toolResultText(outcome: ToolCallOutcome): string | undefined {
 export function waitForToolAnswer(
   what: string,
   url: string,
-  call: { tool: string; args: Record<string, unknown>; accept: (text: string) => boolean; era?: McpEra; callTimeoutMs?: number },
+  call: {
+    tool: string;
+    args: Record<string, unknown>;
+    accept: (text: string) => boolean;
+    era?: McpEra;
+    callTimeoutMs?: number;
+    /** Extra request headers (e.g. Authorization). */
+    headers?: Record<string, string>;
+  },
   options: { timeoutMs: number; intervalMs?: number; abortIf?: () => string | undefined },
 ): Promise<true> {
   return waitFor(
@@ -107,7 +125,7 @@ export function waitForToolAnswer(
     async () => {
       try {
         const signal = call.callTimeoutMs === undefined ? undefined : AbortSignal.timeout(call.callTimeoutMs);
-        const text = toolResultText(await callToolRaw(url, call.tool, call.args, { era: call.era, signal }));
+        const text = toolResultText(await callToolRaw(url, call.tool, call.args, { era: call.era, signal, headers: call.headers }));
         return text !== undefined && call.accept(text);
       } catch {
         return false;
