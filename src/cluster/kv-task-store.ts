@@ -108,8 +108,17 @@ export class KvTaskStore implements TaskStore {
     }
   }
 
-  /** Listens for the signals other nodes send this node's replicas. */
+  /**
+   * Listens for the signals other nodes send this node's replicas, after failing the unfinished
+   * tasks an earlier run of this node id left (it restarted before anyone declared it dead).
+   */
   async start(): Promise<void> {
+    const leftover = { code: -32603, message: `The node running the task (${this.#nodeId}) restarted: its work was lost; call the tool again.` };
+    const n = await this.failNode(this.#nodeId, leftover).catch((err: unknown) => {
+      this.#log(`could not fail the tasks an earlier run of node ${this.#nodeId} left: ${String(err)}`);
+      return 0;
+    });
+    if (n > 0) this.#log(`${n} task(s) an earlier run of node ${this.#nodeId} left unfinished failed`);
     this.#sub = await this.#bus.subscribe(taskSignalSubject(this.#cluster, this.#nodeId), (m) => {
       try {
         const { owner, signal } = decode<SignalMessage>(m.data);

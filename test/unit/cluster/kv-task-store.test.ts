@@ -131,6 +131,14 @@ describe("KvTaskStore", () => {
     expect(await b.failNode("a", error)).toBe(0);
   });
 
+  it("a node that restarts with the same id fails what its earlier run left unfinished", async () => {
+    const { a, bucket, bus, clock } = cluster();
+    await a.create(task("t1"));
+    const again = new KvTaskStore({ bucket, bus, cluster: "c1", nodeId: "a", clock, sweepIntervalMs: 0 });
+    await again.start();
+    expect((await again.get(ref("t1")))?.error?.message).toMatch(/node running the task \(a\) restarted/);
+  });
+
   it("fails the tasks of a local replica that is gone, and only those", async () => {
     const { a } = cluster();
     await a.create(task("t1", "r1"));
