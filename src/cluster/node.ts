@@ -17,6 +17,7 @@ import { buildApplicationRecord, type ClusterDeploySource } from "./app-record.t
 import { CallClient } from "./call-client.ts";
 import { CallServer, type LocalReplicaLookup } from "./call-server.ts";
 import { ClusterAutoscaler } from "./cluster-autoscaler.ts";
+import { buildHeartbeat } from "./heartbeat.ts";
 import { McpEventRelay } from "./event-relay.ts";
 import { RemoteReplicaSet, type RemoteReplicaSink } from "./remote-replicas.ts";
 import { ClusterConnection } from "./connection.ts";
@@ -361,39 +362,19 @@ export class ClusterNode {
     } catch {
       return;
     }
-    const replicas: NodeHeartbeat["replicas"] = [];
-    const queued: NonNullable<NodeHeartbeat["queued"]> = [];
-    for (const app of local.applications) {
-      for (const d of app.deployments) {
-        if (d.queued) queued.push({ app: app.name, deployment: d.name, n: d.queued });
-        for (const r of d.replicas ?? []) {
-          replicas.push({
-            app: app.name,
-            deployment: d.name,
-            id: r.id,
-            state: r.state,
-            ...(r.ongoing !== undefined ? { ongoing: r.ongoing } : {}),
-            ...(r.streams !== undefined ? { streams: r.streams } : {}),
-          });
-        }
-      }
-    }
-    const beat: NodeHeartbeat = {
-      v: WIRE_VERSION,
-      nodeId: this.#options.nodeId,
-      startedAt: this.#startedAt,
-      seq: ++this.#seq,
-      state: this.#state,
-      labels: this.#options.labels,
-      resources: local.runtime.resources ?? { total: {}, available: {} },
-      leader: this.#lease.isLeader,
-      epoch: this.#epoch,
-      replicas,
-      ...(queued.length > 0 ? { queued } : {}),
-      codeMismatch: this.#agent.codeMismatch(),
-    };
     const address = this.#runtime.address();
-    if (address) beat.address = address;
-    this.#conn.publishHeartbeat(beat);
+    this.#conn.publishHeartbeat(
+      buildHeartbeat(local, {
+        nodeId: this.#options.nodeId,
+        startedAt: this.#startedAt,
+        seq: ++this.#seq,
+        state: this.#state,
+        labels: this.#options.labels,
+        leader: this.#lease.isLeader,
+        epoch: this.#epoch,
+        codeMismatch: this.#agent.codeMismatch(),
+        ...(address ? { address } : {}),
+      }),
+    );
   }
 }
