@@ -7,20 +7,23 @@
 // traffic bypasses express entirely.
 //
 // Per request, in order: route match (404), Host check (403, DNS rebinding), Origin check on MCP
-// endpoints (403), bearer auth (401/403), the rate limit (429), then the MCP rules (mcp-endpoint.ts,
-// per-tool scopes among them) or, for plain fetch apps, the body limit; then the replica.
+// endpoints (403), bearer auth (401/403) and the rate limit (429) (access.ts), then the MCP rules
+// (mcp-endpoint.ts, per-tool scopes among them) or, for plain fetch apps, the body limit; then the
+// replica.
 // Anything the proxy answers itself is JSON, never HTML.
 
 import express, { type NextFunction, type Request, type Response } from "express";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { resolveRequestId } from "../observability/request-id.ts";
-import { principalOf, type AuthIdentity, type SerializedHttpRequest } from "../runtime/http-message.ts";
-import { protectedResourceMetadataPath, PROTECTED_RESOURCE_WELL_KNOWN } from "./auth.ts";
+import type { SerializedHttpRequest } from "../runtime/http-message.ts";
+import { checkAccess } from "./access.ts";
+import { PROTECTED_RESOURCE_WELL_KNOWN } from "./auth.ts";
 import { readBody } from "./body.ts";
 import { defaultConnectionLimits, enforceConnectionLimits, serverTimeouts } from "./connection-limits.ts";
 import { forward, type RequestRecord } from "./forward.ts";
 import { checkHost, checkOrigin } from "./hygiene.ts";
+import { exactBytes, forwardedHeaders } from "./replica-request.ts";
 import { JsonRpcCode } from "./jsonrpc.ts";
 import { serveMcp } from "./mcp-endpoint.ts";
 import { sendJson, sendJsonRpcError } from "./respond.ts";
@@ -32,21 +35,6 @@ export const DEFAULT_HOST = "127.0.0.1";
 export const DEFAULT_PORT = 8000;
 /** Default time shutdown gives in-flight HTTP exchanges (the deployments' default graceful timeout). */
 const DEFAULT_CLOSE_GRACE_MS = 20_000;
-
-// Never forwarded to a replica: connection-scoped (RFC 9110 §7.6.1), or recomputed for the
-// rebuilt Request (content-length, since the body is re-framed).
-const DROP_REQUEST_HEADERS = new Set([
-  "connection",
-  "keep-alive",
-  "proxy-connection",
-  "transfer-encoding",
-  "upgrade",
-  "te",
-  "trailer",
-  "content-length",
-  "expect",
-  "x-request-id",
-]);
 
 export function createProxy(options: ProxyOptions): Proxy {
   return new HttpProxy(options);
@@ -237,51 +225,21 @@ class HttpProxy implements Proxy {
       const origin = checkOrigin(header(req, "origin"), compiled.allowedOrigins);
       if (origin) return this.#reject(res, record, origin.status, origin.message);
     }
-    let identity: AuthIdentity | undefined;
-    let resourceMetadataUrl: string | undefined;
-    if (compiled.auth) {
-      const base = compiled.route.routePrefix === "/" ? "" : compiled.route.routePrefix;
-      const resourcePath = compiled.mcpPath ?? (base || "/");
-      resourceMetadataUrl = `${originOf(req)}${protectedResourceMetadataPath(resourcePath)}`;
-      const outcome = await compiled.auth.authenticate(
-        header(req, "authorization"),
-        { url: req.url ?? "/", method: req.method ?? "GET" },
-        resourceMetadataUrl,
-      );
-      if (!outcome.ok) {
-        // Failed attempts count against the client's address: guessing tokens (or sending made-up
-        // JWT key ids) is rate limited like any other traffic.
-        const limited = compiled.rateLimit?.take(`ip:${req.socket.remoteAddress ?? ""}`);
-        if (limited && !limited.ok) {
-          record.rateLimited = true;
-          return this.#reject(res, record, 429, "Too Many Requests: rate limit exceeded", { "retry-after": String(limited.retryAfterS) });
-        }
-        record.status = outcome.status;
-        // What failed and where, for the operator (the description is fixed text, never from the
-        // token); the path without its query (a query can carry a credential), and never a header.
+    const access = await checkAccess(compiled, req, originOf(req));
+    if (!access.ok) {
+      record.status = access.status;
+      if (access.rateLimited) record.rateLimited = true;
+      if (access.authFailure) {
+        // What failed and where, for the operator; the path without its query (a query can carry
+        // a credential), and never a header.
         this.#options.logger?.warn(
-          {
-            requestId,
-            app: compiled.route.appName,
-            path,
-            status: outcome.status,
-            reason: outcome.body.error,
-            detail: outcome.body.error_description,
-          },
+          { requestId, app: compiled.route.appName, path, status: access.status, ...access.authFailure },
           "authentication failed",
         );
-        return sendJson(res, outcome.status, outcome.body, outcome.headers);
       }
-      identity = outcome.identity;
+      return sendJson(res, access.status, access.body, access.headers);
     }
-    if (compiled.rateLimit) {
-      const caller = identity ? `id:${principalOf(identity)}` : `ip:${req.socket.remoteAddress ?? ""}`;
-      const decision = compiled.rateLimit.take(caller);
-      if (!decision.ok) {
-        record.rateLimited = true;
-        return this.#reject(res, record, 429, "Too Many Requests: rate limit exceeded", { "retry-after": String(decision.retryAfterS) });
-      }
-    }
+    const { identity, resourceMetadataUrl } = access;
     const serialize = (body: Buffer | null): SerializedHttpRequest => ({
       method: req.method ?? "GET",
       url: `${originOf(req)}${req.url ?? "/"}`,
@@ -354,9 +312,9 @@ class HttpProxy implements Proxy {
     });
   }
 
-  #reject(res: ServerResponse, record: RequestRecord, status: number, message: string, headers?: Record<string, string>): void {
+  #reject(res: ServerResponse, record: RequestRecord, status: number, message: string): void {
     record.status = status;
-    sendJsonRpcError(res, status, JsonRpcCode.SERVER_ERROR, message, headers ? { headers } : {});
+    sendJsonRpcError(res, status, JsonRpcCode.SERVER_ERROR, message);
   }
 
   #report(
@@ -421,31 +379,6 @@ function header(req: IncomingMessage, name: string): string | undefined {
 function originOf(req: IncomingMessage): string {
   const scheme = (req.socket as { encrypted?: boolean }).encrypted ? "https" : "http";
   return `${scheme}://${req.headers.host ?? "localhost"}`;
-}
-
-function forwardedHeaders(req: IncomingMessage, requestId: string, dropAuthorization: boolean): Array<[string, string]> {
-  const raw = req.rawHeaders;
-  const out: Array<[string, string]> = [];
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i]!.toLowerCase();
-    if (DROP_REQUEST_HEADERS.has(name)) continue;
-    // The proxy verified the token; the replica gets the identity, never the credential.
-    if (dropAuthorization && name === "authorization") continue;
-    out.push([name, raw[i + 1]!]);
-  }
-  out.push(["x-request-id", requestId]);
-  return out;
-}
-
-/**
- * The body as a Uint8Array over exactly its bytes. Cloning a view to the replica copies its whole
- * ArrayBuffer, and a small Buffer often sits in Node's shared 8 KiB pool: copy those few bytes out.
- */
-function exactBytes(body: Buffer): Uint8Array {
-  if (body.byteOffset === 0 && body.byteLength === body.buffer.byteLength) {
-    return new Uint8Array(body.buffer, 0, body.byteLength);
-  }
-  return new Uint8Array(body);
 }
 
 function errorSummary(err: unknown): { name: string; message: string } {
