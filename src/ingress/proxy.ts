@@ -9,8 +9,7 @@
 // Per request, in order: route match (404), Host check (403, DNS rebinding), Origin check on MCP
 // endpoints (403), bearer auth (401/403) and the rate limit (429) (access.ts), then the MCP rules
 // (mcp-endpoint.ts, per-tool scopes among them) or, for plain fetch apps, the body limit; then the
-// replica.
-// Anything the proxy answers itself is JSON, never HTML.
+// replica. Anything the proxy answers itself is JSON, never HTML.
 
 import express, { type NextFunction, type Request, type Response } from "express";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
