@@ -11,7 +11,7 @@ import { createHash, timingSafeEqual } from "node:crypto";
 import { InvalidOptionsError } from "../errors.ts";
 import type { AuthIdentity } from "../runtime/http-message.ts";
 import type { AuthOptions } from "./auth-options.ts";
-import { JwtVerifier, looksLikeJwt } from "./jwt-verifier.ts";
+import type { JwtVerifier } from "./jwt-verifier.ts";
 import { Permissions } from "./permissions.ts";
 
 export const PROTECTED_RESOURCE_WELL_KNOWN = "/.well-known/oauth-protected-resource";
@@ -32,14 +32,15 @@ function digest(token: string): Buffer {
 export class BearerAuth {
   readonly #entries: StaticEntry[];
   readonly #options: AuthOptions;
-  readonly #jwt: JwtVerifier | undefined;
+  /** Loaded on demand: jose costs ~60 ms of start-up to import, and most apps never need it. */
+  readonly #jwt: Promise<JwtVerifier> | undefined;
   /** Per-tool, per-prompt and per-resource rules (`auth.scopes`, `auth.authorize`). */
   readonly permissions: Permissions;
 
   /** `env` is read now (when the proxy mounts the app), not per request. */
   constructor(options: AuthOptions, env: Record<string, string | undefined> = process.env) {
     this.#options = options;
-    this.#jwt = options.jwt ? new JwtVerifier(options.jwt) : undefined;
+    this.#jwt = options.jwt ? loadJwtVerifier(options.jwt) : undefined;
     this.permissions = new Permissions(options);
     const entries: StaticEntry[] = [];
     (options.tokens ?? []).forEach((t, i) => {
@@ -79,7 +80,7 @@ export class BearerAuth {
     let identity = this.#matchStatic(token);
     if (!identity && this.#jwt && looksLikeJwt(token)) {
       // A JWT-shaped token is the issuer's to judge: its answer (and reason) stands.
-      const verdict = await this.#jwt.verify(token);
+      const verdict = await (await this.#jwt).verify(token);
       if (!verdict.ok) {
         if (verdict.reason === "keys_unavailable") {
           return {
@@ -151,7 +152,7 @@ export class BearerAuth {
   metadata(resourceUrl: string): Record<string, unknown> {
     const m = this.#options.resourceMetadata;
     const doc: Record<string, unknown> = { resource: resourceUrl, bearer_methods_supported: ["header"] };
-    const servers = m?.authorizationServers ?? (this.#jwt ? [this.#jwt.issuer] : undefined);
+    const servers = m?.authorizationServers ?? (this.#options.jwt ? [this.#options.jwt.issuer] : undefined);
     if (servers) doc.authorization_servers = servers;
     const ruleScopes = this.permissions.allScopes();
     const scopes =
@@ -162,6 +163,18 @@ export class BearerAuth {
     if (m?.resourceDocumentation) doc.resource_documentation = m.resourceDocumentation;
     return doc;
   }
+}
+
+/** Compact JWS shape: three base64url segments. Anything else is not tried as a JWT. */
+export function looksLikeJwt(token: string): boolean {
+  return /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/.test(token);
+}
+
+function loadJwtVerifier(options: NonNullable<AuthOptions["jwt"]>): Promise<JwtVerifier> {
+  const loading = import("./jwt-verifier.ts").then((m) => new m.JwtVerifier(options));
+  // A failed load surfaces on the first JWT request (a 500), not as an unhandled rejection.
+  loading.catch(() => {});
+  return loading;
 }
 
 /** RFC 9728 §3.1: the well-known path goes between the host and the resource's path. */

@@ -34,11 +34,6 @@ export type JwtOutcome =
   /** The issuer's keys could not be fetched: not the client's fault (503). */
   | { ok: false; reason: "keys_unavailable"; description: string };
 
-/** Compact JWS shape: three base64url segments. Anything else is not tried as a JWT. */
-export function looksLikeJwt(token: string): boolean {
-  return /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/.test(token);
-}
-
 export class JwtVerifier {
   readonly #options: JwtOptions;
   readonly #keys: JWTVerifyGetKey;
@@ -59,11 +54,6 @@ export class JwtVerifier {
           timeoutDuration: options.jwksTimeoutMs ?? DEFAULT_JWKS_TIMEOUT_MS,
         })
       : createLocalJWKSet(options.jwks as Parameters<typeof createLocalJWKSet>[0]);
-  }
-
-  /** The authorization server to name in RFC 9728 metadata. */
-  get issuer(): string {
-    return this.#options.issuer;
   }
 
   /** Verified tokens currently remembered. */

@@ -4,7 +4,8 @@
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { InvalidOptionsError } from "../../../src/errors.ts";
-import { JwtVerifier, identityFrom, looksLikeJwt } from "../../../src/ingress/jwt-verifier.ts";
+import { looksLikeJwt } from "../../../src/ingress/auth.ts";
+import { JwtVerifier, identityFrom } from "../../../src/ingress/jwt-verifier.ts";
 import { parseMcpAppOptions } from "../../../src/ingress/options.ts";
 import { JwksServer } from "../../fixtures/ingress/jwks-server.ts";
 
