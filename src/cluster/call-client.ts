@@ -217,6 +217,7 @@ export class CallClient {
     const request: CallRequest = { k, from: this.#nodeId, app: target.app, dep: target.deployment, rid: target.replicaId, method, args };
     if (options.timeoutMs !== undefined) request.timeoutMs = options.timeoutMs;
     if (options.longLived) request.longLived = true;
+    if (options.traceparent !== undefined) request.traceparent = options.traceparent;
     if (k === "stream") request.credit = STREAM_WINDOW;
     return request;
   }

@@ -153,6 +153,7 @@ export class CallServer {
       signal: call.abort.signal,
       ...(request.timeoutMs !== undefined ? { timeoutMs: request.timeoutMs } : {}),
       ...(request.longLived ? { longLived: true } : {}),
+      ...(request.traceparent !== undefined ? { traceparent: request.traceparent } : {}),
     };
     const done = request.k === "stream" ? this.#runStream(actor, request, options, reply, call) : this.#runCall(actor, request, options, reply);
     void done.then((answer) => {

@@ -27,6 +27,8 @@ export interface CallRequest {
   longLived?: boolean;
   /** Stream items the owner may send before waiting for credit. */
   credit?: number;
+  /** W3C traceparent of the caller's span (tracing on): the replica's span continues the trace. */
+  traceparent?: string;
 }
 
 /**

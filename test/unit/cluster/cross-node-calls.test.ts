@@ -72,9 +72,11 @@ class FakeReplica implements ReplicaActor {
   aborted = 0;
   produced = 0;
   returned = false;
+  lastOptions: CallOptions | undefined;
   constructor(readonly id = replicaId("app#D#1")) {}
   async call(method: string, args: unknown[], options?: CallOptions): Promise<unknown> {
     if (this.busy) throw new ReplicaBusyError("at maxOngoingRequests");
+    this.lastOptions = options;
     this.ongoing++;
     try {
       if (method === "add") return (args as number[]).reduce((a, b) => a + b, 0);
@@ -126,11 +128,16 @@ function pair(replica: ReplicaActor | undefined, bus = new MemoryBus()) {
 
 describe("cross-node calls", () => {
   it("carry arguments and results as structured clones, and errors with their class", async () => {
-    const p = pair(new FakeReplica());
+    const replica = new FakeReplica();
+    const p = pair(replica);
     await p.server.start();
     await p.client.start();
     expect(await p.remote.call("add", [1, 2, 39])).toBe(42);
     expect(await p.remote.call("bytes", [new Uint8Array([1, 2])])).toEqual(new Uint8Array([2, 3]));
+    // The caller's trace context and deadline reach the replica on the other node.
+    const traceparent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+    expect(await p.remote.call("add", [1], { traceparent, timeoutMs: 5_000 })).toBe(1);
+    expect(replica.lastOptions).toMatchObject({ traceparent, timeoutMs: 5_000 });
     await expect(p.remote.call("nope", [])).rejects.toBeInstanceOf(MethodNotFoundError);
     await expect(p.remote.call("die", [])).rejects.toBeInstanceOf(ReplicaDiedError);
     expect(p.client.inFlight).toBe(0);
