@@ -6,21 +6,12 @@ import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
+import { RESOLVE_PROBE } from "../../fixtures/resolve-probe.ts";
 
 const run = promisify(execFile);
 const root = fileURLToPath(new URL("../../../", import.meta.url));
 
-const script = `
-import { register } from "node:module";
-import { MessageChannel } from "node:worker_threads";
-const { port1, port2 } = new MessageChannel();
-const seen = [];
-port1.on("message", (url) => seen.push(url));
-port1.unref();
-register("data:text/javascript," + encodeURIComponent(
-  "let port; export function initialize(d) { port = d.port; }" +
-  "export async function resolve(s, c, next) { const r = await next(s, c); port.postMessage(r.url); return r; }"
-), { parentURL: import.meta.url, data: { port: port2 }, transferList: [port2] });
+const script = `${RESOLVE_PROBE}
 const { startTracing } = await import("./src/observability/tracing.ts");
 const sdk = await startTracing(undefined);
 await new Promise((r) => setTimeout(r, 200));
