@@ -18,11 +18,10 @@ import {
   ReplicaDiedError,
   ReplicaUnreachableError,
   TimeoutError,
-  deserializeError,
 } from "../errors.ts";
 import type { CallOptions } from "../runtime/call.ts";
 import type { BusMessage, BusSubscription, CallBus } from "./call-bus.ts";
-import { RemoteStream } from "./remote-stream.ts";
+import { RemoteStream, answerError } from "./remote-stream.ts";
 import {
   STREAM_WINDOW,
   callSubject,
@@ -138,8 +137,8 @@ export class CallClient {
           if (a.k === "status" && a.state === "running") return;
           finish();
           if (a.k === "ok") resolve(a.value);
-          else if (a.k === "err") reject(errorOf(a, target));
-          else if (a.k === "status") reject(lostInTransit(a.state, target, method, false));
+          else if (a.k === "err") reject(answerError(a, `replica ${target.replicaId} on node ${target.node}`));
+          else if (a.k === "status") reject(lostInTransit(a.state, target, method));
           else reject(new ReplicaDiedError(`node ${target.node} answered a call with a stream`));
         },
         fail: (err) => {
@@ -261,18 +260,10 @@ export class CallClient {
   }
 }
 
-/** A call whose message was lost in transit: re-routable only if it never ran. */
-function lostInTransit(state: "unknown" | "finished" | "running", target: RemoteTarget, method: string, started: boolean): Error {
-  if (state === "unknown" && !started) {
+/** A unary call whose message was lost in transit: re-routable only if it never ran. */
+function lostInTransit(state: "unknown" | "finished" | "running", target: RemoteTarget, method: string): Error {
+  if (state === "unknown") {
     return new ReplicaUnreachableError(`${method}() never reached node ${target.node} (lost in transit while a NATS server connection broke)`);
   }
   return new ReplicaDiedError(`the answer of ${method}() from node ${target.node} was lost in transit while a NATS server connection broke`);
-}
-
-function errorOf(a: Extract<CallAnswer, { k: "err" }>, target: RemoteTarget): Error {
-  const err = deserializeError(a.error);
-  if (a.undelivered && !(err instanceof ReplicaUnreachableError)) {
-    return new ReplicaUnreachableError(`replica ${target.replicaId} on node ${target.node} did not take the call: ${err.message}`, { cause: err });
-  }
-  return err;
 }

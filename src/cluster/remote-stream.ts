@@ -9,6 +9,18 @@ import type { CallAnswer } from "./call-wire.ts";
 
 export type StreamStep = { done: false; value: unknown } | { done: true };
 
+/**
+ * The error an owner answered with. "Undelivered" (the replica never saw the call) always reads
+ * as ReplicaUnreachableError, which the router re-routes. `describe` names the call's target.
+ */
+export function answerError(a: Extract<CallAnswer, { k: "err" }>, describe: string): Error {
+  const err = deserializeError(a.error);
+  if (a.undelivered && !(err instanceof ReplicaUnreachableError)) {
+    return new ReplicaUnreachableError(`${describe} did not take the call: ${err.message}`, { cause: err });
+  }
+  return err;
+}
+
 export class RemoteStream {
   readonly #describe: string;
   readonly #askFrom: (fromSeq: number) => void;
@@ -50,10 +62,7 @@ export class RemoteStream {
         break;
       case "err":
         this.finished = true;
-        this.#failure ??= deserializeError(a.error);
-        if (a.undelivered && this.#expected === 1 && !(this.#failure instanceof ReplicaUnreachableError)) {
-          this.#failure = new ReplicaUnreachableError(`${this.#describe} did not start: ${this.#failure.message}`, { cause: this.#failure });
-        }
+        this.#failure ??= answerError(a, this.#describe);
         break;
       case "status":
         this.#asked = false;
