@@ -7,37 +7,17 @@
 // tsx and the app running), so SIGTERM to npx would test npm, not the example. tsx itself relays
 // the signal to the app and exits with its code.
 
-import { spawn, type ChildProcess } from "node:child_process";
-import { createServer } from "node:net";
-import { createRequire } from "node:module";
+import type { ChildProcess } from "node:child_process";
 import { Client, StreamableHTTPClientTransport, type CallToolResult } from "@modelcontextprotocol/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CA_ALERTS_TEXT, FORECAST_TEXT, startFakeNws, type FakeNws } from "../fixtures/fake-nws.ts";
+import { exited, killWeatherProcess, startWeatherProcess, type WeatherProcess } from "../fixtures/weather-process.ts";
 
-
-// What `npx tsx` runs: the package's bin.
-const TSX_CLI = createRequire(import.meta.url).resolve("tsx/cli");
 
 let fake: FakeNws;
+let weather: WeatherProcess;
 let child: ChildProcess;
-let output = "";
 let mcpUrl: URL;
-
-/** Asks the OS for a port nobody uses, then frees it for the child. */
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((resolve) => srv.listen(0, "127.0.0.1", resolve));
-  const { port } = srv.address() as { port: number };
-  await new Promise<void>((resolve) => srv.close(() => resolve()));
-  return port;
-}
-
-function exited(proc: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
-  if (proc.exitCode !== null || proc.signalCode !== null) {
-    return Promise.resolve({ code: proc.exitCode, signal: proc.signalCode });
-  }
-  return new Promise((resolve) => proc.once("exit", (code, signal) => resolve({ code, signal })));
-}
 
 async function connect(era: "legacy" | "modern"): Promise<Client> {
   const client = new Client(
@@ -56,40 +36,13 @@ async function callText(client: Client, name: string, args: Record<string, unkno
 
 beforeAll(async () => {
   fake = await startFakeNws();
-  const port = await freePort();
-  mcpUrl = new URL(`http://127.0.0.1:${port}/mcp`);
-  child = spawn(process.execPath, [TSX_CLI, "examples/weather.ts"], {
-    cwd: process.cwd(),
-    env: { ...process.env, PORT: String(port), NWS_API_BASE: fake.baseUrl, NWS_TIMEOUT_MS: "5000" },
-    stdio: ["ignore", "pipe", "pipe"],
-    // Its own process group: npx → tsx → node, and afterAll must be able to end all three.
-    detached: true,
-  });
-  child.stdout!.on("data", (d: Buffer) => (output += d.toString()));
-  child.stderr!.on("data", (d: Buffer) => (output += d.toString()));
-  // Ready when the proxy answers its health endpoint; fail fast if the process dies first.
-  const deadline = Date.now() + 25_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`examples/weather.ts exited early (${child.exitCode}):\n${output}`);
-    const ok = await fetch(new URL("/-/healthz", mcpUrl)).then(
-      (r) => r.ok,
-      () => false,
-    );
-    if (ok) break;
-    if (Date.now() > deadline) throw new Error(`examples/weather.ts did not start in 25 s:\n${output}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
+  weather = await startWeatherProcess({ NWS_API_BASE: fake.baseUrl, NWS_TIMEOUT_MS: "5000" });
+  ({ child, mcpUrl } = weather);
 }, 40_000);
 
 afterAll(async () => {
-  if (child?.pid !== undefined) {
-    try {
-      process.kill(-child.pid, "SIGKILL");
-    } catch {
-      // The group is already gone: the SIGTERM test ended it.
-    }
-    await exited(child);
-  }
+  // The SIGTERM test may have ended it already.
+  await killWeatherProcess(child);
   await fake?.close();
 });
 
@@ -127,7 +80,7 @@ describe("examples/weather.ts", () => {
     const done = exited(child);
     child.kill("SIGTERM");
     const result = await Promise.race([done, new Promise<"timeout">((r) => setTimeout(() => r("timeout"), 20_000))]);
-    expect(result, output).toEqual({ code: 143, signal: null });
+    expect(result, weather.output()).toEqual({ code: 143, signal: null });
     // The proxy is gone with it.
     await expect(fetch(new URL("/-/healthz", mcpUrl))).rejects.toThrow();
   }, 30_000);

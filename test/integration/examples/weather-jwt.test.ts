@@ -4,74 +4,32 @@
 // which names the issuer; a token with weather:read calls both tools in both eras; one without it
 // sees no tools and is refused with 403.
 
-import { spawn, type ChildProcess } from "node:child_process";
-import { createRequire } from "node:module";
-import { createServer } from "node:net";
+import type { ChildProcess } from "node:child_process";
 import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CA_ALERTS_TEXT, startFakeNws, type FakeNws } from "../../fixtures/fake-nws.ts";
 import { JwksServer } from "../../fixtures/ingress/jwks-server.ts";
-
-const TSX_CLI = createRequire(import.meta.url).resolve("tsx/cli");
+import { killWeatherProcess, startWeatherProcess } from "../../fixtures/weather-process.ts";
 
 let fake: FakeNws;
 let issuer: JwksServer;
 let child: ChildProcess;
-let output = "";
 let mcpUrl: URL;
-
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((resolve) => srv.listen(0, "127.0.0.1", resolve));
-  const { port } = srv.address() as { port: number };
-  await new Promise<void>((resolve) => srv.close(() => resolve()));
-  return port;
-}
 
 beforeAll(async () => {
   fake = await startFakeNws();
   issuer = await new JwksServer().start();
-  const port = await freePort();
-  mcpUrl = new URL(`http://127.0.0.1:${port}/mcp`);
-  child = spawn(process.execPath, [TSX_CLI, "examples/weather.ts"], {
-    cwd: process.cwd(),
-    env: {
-      ...process.env,
-      PORT: String(port),
-      NWS_API_BASE: fake.baseUrl,
-      WEATHER_JWT_ISSUER: issuer.issuer,
-      WEATHER_JWT_AUDIENCE: mcpUrl.href,
-      WEATHER_JWKS_URI: issuer.jwksUri,
-      STINGRAY_LOG_LEVEL: "warn",
-    },
-    stdio: ["ignore", "pipe", "pipe"],
-    detached: true,
-  });
-  child.stdout!.on("data", (d: Buffer) => (output += d.toString()));
-  child.stderr!.on("data", (d: Buffer) => (output += d.toString()));
-  const deadline = Date.now() + 25_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`examples/weather.ts exited early (${child.exitCode}):\n${output}`);
-    const ok = await fetch(new URL("/-/healthz", mcpUrl)).then(
-      (r) => r.ok,
-      () => false,
-    );
-    if (ok) break;
-    if (Date.now() > deadline) throw new Error(`examples/weather.ts did not start in 25 s:\n${output}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
+  ({ child, mcpUrl } = await startWeatherProcess((url) => ({
+    NWS_API_BASE: fake.baseUrl,
+    WEATHER_JWT_ISSUER: issuer.issuer,
+    WEATHER_JWT_AUDIENCE: url.href,
+    WEATHER_JWKS_URI: issuer.jwksUri,
+    STINGRAY_LOG_LEVEL: "warn",
+  })));
 }, 40_000);
 
 afterAll(async () => {
-  if (child?.pid !== undefined && child.exitCode === null) {
-    const gone = new Promise((resolve) => child.once("exit", resolve));
-    try {
-      process.kill(-child.pid, "SIGKILL");
-    } catch {
-      // Already gone.
-    }
-    await gone;
-  }
+  await killWeatherProcess(child);
   await fake?.close();
   await issuer?.close();
 });
