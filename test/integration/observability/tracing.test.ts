@@ -72,9 +72,9 @@ describe("tracing (OTLP/HTTP to a local receiver)", () => {
       const result = await client.callTool({ name: "greet", arguments: { name: "Ada" } });
       expect((result as { content: Array<{ text: string }> }).content[0]!.text).toBe("Hello, Ada!");
 
-      const spans = await receiver.waitForTrace(traceId, (s) =>
-        s.some((x) => x.name === "tools/call greet") && s.some((x) => x.name === "Greeter/greet" && x.kind === SERVER),
-      );
+      // Each thread exports its own spans on its own batch timer, in any order: wait for the whole
+      // chain (the assertions below then say which link is wrong if it is).
+      const spans = await receiver.waitForTrace(traceId, chainFrom("tools/call greet"));
       expect(new Set(spans.map((s) => s.service))).toEqual(new Set(["tracing-it"]));
 
       const proxy = one(spans, "proxy span", (s) => s.name === "tools/call greet");
@@ -147,6 +147,18 @@ describe("tracing: replicas that stop", () => {
     }
   }, 30_000);
 });
+
+/** True once the spans hold a span named `root` and three descendants, each the child of the last. */
+function chainFrom(root: string) {
+  return (spans: ReceivedSpan[]): boolean => {
+    let level = spans.filter((s) => s.name === root);
+    for (let depth = 0; depth < 3 && level.length > 0; depth++) {
+      const ids = new Set(level.map((s) => s.spanId));
+      level = spans.filter((s) => ids.has(s.parentSpanId));
+    }
+    return level.length > 0;
+  };
+}
 
 async function waitFor<T>(get: () => T | undefined, timeoutMs = 5_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
