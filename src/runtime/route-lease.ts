@@ -3,7 +3,7 @@
 // back exactly once however the consumer stops.
 
 import type { CallOptions } from "./call.ts";
-import type { Slot } from "./router.ts";
+import type { Slot } from "./replica-slots.ts";
 
 export interface Lease {
   readonly slot: Slot;

@@ -16,6 +16,9 @@
 // holds at most maxOngoingStreams of them. They never queue behind full replicas (a slot frees
 // only when a client leaves, maybe never): past the bound on every replica, StreamLimitError
 // (HTTP 503). Only while there is no replica at all do they wait, like requests, for one to start.
+//
+// The table of replicas, their counts and the choice among them is replica-slots.ts; this module
+// is the policy around it: the queue, deadlines, cancellation, busy and idempotent retries.
 
 import {
   BackPressureError,
@@ -28,7 +31,8 @@ import {
 import type { CallOptions } from "./call.ts";
 import type { ReplicaId } from "./ids.ts";
 import type { ReplicaActor } from "./replica.ts";
-import { PowerOfTwoChoicesPicker, pickLocalFirst, type ReplicaCandidate, type ReplicaPicker, type ReplicaPlacement } from "./replica-picker.ts";
+import { PowerOfTwoChoicesPicker, type ReplicaPicker, type ReplicaPlacement } from "./replica-picker.ts";
+import { ReplicaSlots } from "./replica-slots.ts";
 import { deadlineOf, emptyIterable, releasingIterable, sendOptions, type Lease } from "./route-lease.ts";
 
 export interface RouterLimits {
@@ -67,30 +71,12 @@ export interface OpenedStream {
   rest: AsyncIterable<unknown>;
 }
 
-export interface Slot {
-  readonly replica: ReplicaActor;
-  /** On another cluster node: chosen only when no local replica is less loaded. */
-  readonly remote: boolean;
-  /** Requests this router has in flight on the replica (long-lived streams are in `streams`). */
-  ongoing: number;
-  /** Of those, the ones the autoscaler counts (streams stop counting after their first item). */
-  counted: number;
-  /** Long-lived streams this router has open on the replica. */
-  streams: number;
-  live: boolean;
-  /** It refused a call as busy: skip it until one of its calls ends or the next poke(). */
-  refused: boolean;
-}
-
 interface Waiter {
   pin: ReplicaId | undefined;
   placement?: ReplicaPlacement;
   resolve(lease: Lease): void;
   reject(err: Error): void;
 }
-
-
-const noop = (): void => {};
 
 /** How often a request refused as busy (a stale in-flight count) is re-routed before failing. */
 const MAX_BUSY_RETRIES = 20;
@@ -99,10 +85,9 @@ const MAX_DIED_RETRIES = 2;
 
 export class DeploymentRouter {
   readonly #name: string;
-  readonly #picker: ReplicaPicker;
   readonly #onDemand: (() => void) | undefined;
   #limits: RouterLimits;
-  readonly #slots = new Map<ReplicaId, Slot>();
+  readonly #slots: ReplicaSlots;
   readonly #queue: Waiter[] = [];
   /** Long-lived streams waiting for the first replica (they never wait for a stream slot). */
   readonly #streamQueue: Waiter[] = [];
@@ -112,7 +97,11 @@ export class DeploymentRouter {
 
   constructor(options: RouterOptions) {
     this.#name = options.name;
-    this.#picker = options.picker ?? new PowerOfTwoChoicesPicker();
+    this.#slots = new ReplicaSlots({
+      picker: options.picker ?? new PowerOfTwoChoicesPicker(),
+      limits: () => this.#limits,
+      onRelease: () => this.#drain(),
+    });
     this.#onDemand = options.onDemand;
     this.#limits = {
       maxOngoingRequests: options.maxOngoingRequests,
@@ -142,26 +131,11 @@ export class DeploymentRouter {
 
   /** A routable replica of this node by id (cluster mode: calls from other nodes go to it). */
   localReplica(id: ReplicaId): ReplicaActor | undefined {
-    if (this.#closed) return undefined;
-    const slot = this.#slots.get(id);
-    return slot && slot.live && !slot.remote ? slot.replica : undefined;
+    return this.#closed ? undefined : this.#slots.local(id);
   }
 
   #replaceSlots(replicas: readonly ReplicaActor[], remote: boolean): void {
-    const keep = new Set(replicas.map((r) => r.id));
-    let changed = false;
-    for (const [id, slot] of this.#slots) {
-      if (slot.remote !== remote || keep.has(id)) continue;
-      slot.live = false;
-      this.#slots.delete(id);
-      changed = true;
-    }
-    for (const r of replicas) {
-      if (this.#slots.has(r.id)) continue;
-      this.#slots.set(r.id, { replica: r, remote: r.remote === true, ongoing: 0, counted: 0, streams: 0, live: true, refused: false });
-      changed = true;
-    }
-    if (!changed) return;
+    if (!this.#slots.replace(replicas, remote)) return;
     this.#rejectOrphanedPins();
     this.#drain();
     this.#failQueueIfUnservable();
@@ -169,10 +143,7 @@ export class DeploymentRouter {
 
   /** Drops a replica at once (it died): queued requests go elsewhere, pinned ones fail. */
   removeReplica(id: ReplicaId): void {
-    const slot = this.#slots.get(id);
-    if (!slot) return;
-    slot.live = false;
-    this.#slots.delete(id);
+    if (!this.#slots.remove(id)) return;
     this.#rejectOrphanedPins();
     this.#failQueueIfUnservable();
   }
@@ -198,7 +169,7 @@ export class DeploymentRouter {
   }
 
   get replicaIds(): ReplicaId[] {
-    return [...this.#slots.keys()];
+    return this.#slots.ids;
   }
 
   get queued(): number {
@@ -207,31 +178,27 @@ export class DeploymentRouter {
 
   /** Requests in flight on replicas through this router (long-lived streams excluded). */
   get running(): number {
-    let n = 0;
-    for (const s of this.#slots.values()) n += s.ongoing;
-    return n;
+    return this.#slots.ongoing;
   }
 
   /** Queued + running requests the autoscaler should see (streams past their first item excluded). */
   get ongoingForAutoscaling(): number {
-    let n = this.#queue.length + this.#streamQueue.length;
-    for (const s of this.#slots.values()) n += s.counted;
-    return n;
+    return this.#queue.length + this.#streamQueue.length + this.#slots.counted;
   }
 
   /** Per-replica in-flight request counts (status, metrics); long-lived streams excluded. */
   ongoingByReplica(): Map<ReplicaId, number> {
-    return new Map([...this.#slots].map(([id, s]) => [id, s.ongoing]));
+    return this.#slots.ongoingByReplica();
   }
 
   /** Per-replica open long-lived stream counts. */
   streamsByReplica(): Map<ReplicaId, number> {
-    return new Map([...this.#slots].map(([id, s]) => [id, s.streams]));
+    return this.#slots.streamsByReplica();
   }
 
   /** Re-checks capacity; the controller calls it every tick (actor counts can fall on their own). */
   poke(): void {
-    for (const slot of this.#slots.values()) slot.refused = false;
+    this.#slots.clearRefusals();
     this.#drain();
   }
 
@@ -326,8 +293,8 @@ export class DeploymentRouter {
     }
     if (options.longLived === true) return this.#acquireStream(pin, signal, deadline);
     if (this.#queue.length === 0 || pin !== undefined) {
-      const slot = this.#tryAssign(pin, options.placement);
-      if (slot) return Promise.resolve(this.#lease(slot));
+      const slot = this.#slots.tryAssign(pin, options.placement);
+      if (slot) return Promise.resolve(this.#slots.lease(slot));
     }
     if (this.#failure && this.#slots.size === 0) return Promise.reject(this.#failure);
     const full = this.#queueFull();
@@ -337,8 +304,8 @@ export class DeploymentRouter {
 
   /** A long-lived stream takes a stream slot now, or fails; it waits only while there is no replica. */
   #acquireStream(pin: ReplicaId | undefined, signal: AbortSignal | undefined, deadline: number | undefined): Promise<Lease> {
-    const slot = this.#tryAssignStream(pin);
-    if (slot) return Promise.resolve(this.#streamLease(slot));
+    const slot = this.#slots.tryAssignStream(pin);
+    if (slot) return Promise.resolve(this.#slots.streamLease(slot));
     if (this.#slots.size > 0) return Promise.reject(this.#streamsFull(pin));
     if (this.#failure) return Promise.reject(this.#failure);
     const full = this.#queueFull();
@@ -407,97 +374,11 @@ export class DeploymentRouter {
     });
   }
 
-  #lease(slot: Slot): Lease {
-    slot.ongoing++;
-    slot.counted++;
-    let released = false;
-    let counted = true;
-    let refused = false;
-    return {
-      slot,
-      refuse: () => {
-        refused = true;
-      },
-      uncount: () => {
-        if (!counted) return;
-        counted = false;
-        slot.counted--;
-      },
-      release: () => {
-        if (released) return;
-        released = true;
-        slot.ongoing--;
-        if (counted) slot.counted--;
-        counted = false;
-        // A call that really ran and ended frees room; a refusal says the replica is full.
-        slot.refused = refused;
-        this.#drain();
-      },
-    };
-  }
-
-  #streamLease(slot: Slot): Lease {
-    slot.streams++;
-    let released = false;
-    return {
-      slot,
-      // A stream never counted as load, and a refusal of one is final (StreamLimitError).
-      refuse: noop,
-      uncount: noop,
-      release: () => {
-        if (released) return;
-        released = true;
-        slot.streams--;
-      },
-    };
-  }
-
-  #capacityLeft(slot: Slot): number {
-    // The actor's own count also holds calls this router did not send (health checks) and
-    // cancelled calls still finishing in the worker.
-    return this.#limits.maxOngoingRequests - Math.max(slot.ongoing, slot.replica.ongoing);
-  }
-
-  #tryAssign(pin: ReplicaId | undefined, placement?: ReplicaPlacement): Slot | undefined {
-    if (pin !== undefined) {
-      const slot = this.#slots.get(pin);
-      return slot && slot.live && !slot.refused && this.#capacityLeft(slot) > 0 ? slot : undefined;
-    }
-    const candidates: ReplicaCandidate[] = [];
-    for (const [id, slot] of this.#slots) {
-      if (slot.live && !slot.refused && this.#capacityLeft(slot) > 0) {
-        candidates.push({ id, ongoing: Math.max(slot.ongoing, slot.replica.ongoing), remote: slot.remote });
-      }
-    }
-    const pick = (c: readonly ReplicaCandidate[]): ReplicaId | undefined => pickLocalFirst(c, this.#picker);
-    const id = placement ? placement(candidates, pick) : pick(candidates);
-    return id === undefined ? undefined : this.#slots.get(id);
-  }
-
-  #streamRoomLeft(slot: Slot): number {
-    // The actor's count also holds cancelled streams still unwinding in the worker.
-    return this.#limits.maxOngoingStreams - Math.max(slot.streams, slot.replica.ongoingStreams);
-  }
-
-  /** The replica for a long-lived stream: the pinned one, else power of two choices on stream counts. */
-  #tryAssignStream(pin: ReplicaId | undefined): Slot | undefined {
-    if (pin !== undefined) {
-      const slot = this.#slots.get(pin);
-      return slot && slot.live && this.#streamRoomLeft(slot) > 0 ? slot : undefined;
-    }
-    const candidates: ReplicaCandidate[] = [];
-    for (const [id, slot] of this.#slots) {
-      if (slot.live && this.#streamRoomLeft(slot) > 0) candidates.push({ id, ongoing: Math.max(slot.streams, slot.replica.ongoingStreams), remote: slot.remote });
-    }
-    const id = pickLocalFirst(candidates, this.#picker);
-    return id === undefined ? undefined : this.#slots.get(id);
-  }
-
   /** Streams that waited for a replica: each gets a stream slot now or StreamLimitError. */
   #placeWaitingStreams(): void {
     for (const waiter of this.#streamQueue.splice(0)) {
-      const slot = this.#tryAssignStream(undefined);
-      if (slot) waiter.resolve(this.#streamLease(slot));
+      const slot = this.#slots.tryAssignStream(undefined);
+      if (slot) waiter.resolve(this.#slots.streamLease(slot));
       else waiter.reject(this.#streamsFull(undefined));
     }
   }
@@ -507,14 +388,14 @@ export class DeploymentRouter {
     if (this.#streamQueue.length > 0 && this.#slots.size > 0) this.#placeWaitingStreams();
     for (let i = 0; i < this.#queue.length; ) {
       const waiter = this.#queue[i]!;
-      const slot = this.#tryAssign(waiter.pin, waiter.placement);
+      const slot = this.#slots.tryAssign(waiter.pin, waiter.placement);
       if (!slot) {
         if (waiter.pin === undefined) break;
         i++;
         continue;
       }
       this.#queue.splice(i, 1);
-      waiter.resolve(this.#lease(slot));
+      waiter.resolve(this.#slots.lease(slot));
     }
   }
 
