@@ -19,6 +19,8 @@
 // drain once the controller declared the replica dead.
 // Long-lived streams (`CallOptions.longLived`: SSE subscriptions) are counted apart: they take
 // none of the maxOngoingRequests slots, and at most maxOngoingStreams of them run at once.
+// The table of calls in flight is pending-calls.ts; the start message and failure texts are
+// replica-start.ts.
 
 import { MessageChannel, type MessagePort } from "node:worker_threads";
 import { fileURLToPath } from "node:url";
@@ -44,10 +46,11 @@ import {
   type CancelReason,
   type FromReplica,
   type ReplicaInit,
-  type StartPhase,
   type ToReplica,
 } from "./protocol.ts";
+import { PendingCalls, failCaller, pendingCall, type PendingCall } from "./pending-calls.ts";
 import type { ReplicaActor, ReplicaDeath, ReplicaFactory, ReplicaSpec } from "./replica.ts";
+import { describeDeath, replicaInit, startPhaseText } from "./replica-start.ts";
 import { UpcallServer } from "./upcall-server.ts";
 
 const BOOTSTRAP = fileURLToPath(new URL("./worker-bootstrap.mjs", import.meta.url));
@@ -57,29 +60,6 @@ const TRACE_FLUSH_TIMEOUT_MS = 2_000;
 
 export type ReplicaActorState = "NEW" | "STARTING" | "RUNNING" | "STOPPING" | "STOPPED" | "DEAD";
 
-interface PendingCall {
-  method: string;
-  /** Set for stream calls; unary calls settle through resolve/reject. */
-  receiver: StreamReceiver | undefined;
-  resolve: ((value: unknown) => void) | undefined;
-  reject: ((err: Error) => void) | undefined;
-  /** The caller has been answered (cancel, timeout); we only wait for the worker to finish. */
-  detached: boolean;
-  /** Detached because its deadline passed (it counts against the replica's liveness). */
-  timedOut: boolean;
-  timer: NodeJS.Timeout | undefined;
-  signal: AbortSignal | undefined;
-  onAbort: (() => void) | undefined;
-}
-
-const PHASE_TEXT: Record<StartPhase, string> = {
-  import: "importing its module failed",
-  "resolve-class": "its class was not found",
-  constructor: "its constructor threw",
-  init: "its init() failed",
-  reconfigure: "reconfigure(userConfig) failed",
-};
-
 export class PiscinaReplicaActor implements ReplicaActor {
   readonly id: ReplicaId;
   readonly #spec: ReplicaSpec;
@@ -88,10 +68,7 @@ export class PiscinaReplicaActor implements ReplicaActor {
   #port: MessagePort | undefined;
   #writer: PortWriter<ToReplica> | undefined;
   #methods: ReadonlySet<string> = new Set();
-  readonly #calls = new Map<number, PendingCall>();
-  /** Ids of the calls in #calls that are long-lived streams (they take no request slot). */
-  readonly #streamIds = new Set<number>();
-  #nextId = 1;
+  readonly #calls = new PendingCalls();
   #upcalls: UpcallServer | undefined;
   #starting: { resolve: () => void; reject: (err: Error) => void } | undefined;
   #drained: (() => void) | undefined;
@@ -121,11 +98,11 @@ export class PiscinaReplicaActor implements ReplicaActor {
   }
 
   get ongoing(): number {
-    return this.#calls.size - this.#streamIds.size;
+    return this.#calls.requests;
   }
 
   get ongoingStreams(): number {
-    return this.#streamIds.size;
+    return this.#calls.streams;
   }
 
   get methods(): ReadonlySet<string> {
@@ -133,9 +110,7 @@ export class PiscinaReplicaActor implements ReplicaActor {
   }
 
   get overdueCalls(): ReadonlyMap<number, string> {
-    const out = new Map<number, string>();
-    for (const [id, pending] of this.#calls) if (pending.timedOut) out.set(id, pending.method);
-    return out;
+    return this.#calls.overdue();
   }
 
   probe(options: { checkHealth: boolean }): Promise<void> {
@@ -168,29 +143,12 @@ export class PiscinaReplicaActor implements ReplicaActor {
     if (this.#state !== "NEW") return Promise.reject(new ReplicaStartError(`replica ${this.id} was already started`));
     this.#state = "STARTING";
     const spec = this.#spec;
-    const init: ReplicaInit = {
-      replicaId: spec.replicaId,
-      appName: spec.appName,
-      deploymentName: spec.deploymentName,
-      modulePath: spec.modulePath,
-      exportName: spec.exportName,
-      initArgs: spec.initArgs,
-      hasUserConfig: spec.userConfig !== undefined,
-      userConfig: spec.userConfig,
-      maxOngoingRequests: spec.maxOngoingRequests,
-      gpuIds: [...spec.gpuIds],
-      resources: { ...spec.resources },
-      ...(spec.nodeId !== undefined ? { nodeId: spec.nodeId } : {}),
-      ...(spec.tracing !== undefined ? { tracing: spec.tracing } : {}),
-    };
+    let init: ReplicaInit;
     try {
-      // Fail here, clearly, rather than inside piscina after the thread started.
-      structuredClone(init);
+      init = replicaInit(spec);
     } catch (err) {
       this.#state = "DEAD";
-      return Promise.reject(
-        new ReplicaStartError(`replica ${this.id}: initArgs and userConfig must be structured-clone safe`, { cause: err }),
-      );
+      return Promise.reject(err);
     }
 
     const { port1, port2 } = new MessageChannel();
@@ -224,14 +182,8 @@ export class PiscinaReplicaActor implements ReplicaActor {
   call(method: string, args: unknown[], options?: CallOptions): Promise<unknown> {
     const refused = this.#refuse(method, options);
     if (refused) return Promise.reject(refused);
-    const id = this.#nextId++;
-    return new Promise((resolve, reject) => {
-      const pending: PendingCall = {
-        method, receiver: undefined, resolve, reject, detached: false, timedOut: false,
-        timer: undefined, signal: undefined, onAbort: undefined,
-      };
-      this.#begin(id, pending, args, false, options);
-    });
+    const id = this.#calls.newId();
+    return new Promise((resolve, reject) => this.#begin(id, pendingCall(method, { resolve, reject }), args, false, options));
   }
 
   /** The call starts on the first `next()`, like calling an async generator function. */
@@ -241,7 +193,7 @@ export class PiscinaReplicaActor implements ReplicaActor {
       [Symbol.asyncIterator]: (): AsyncIterator<unknown> => {
         if (iterated) throw new TypeError("a replica stream can be iterated only once");
         iterated = true;
-        const id = this.#nextId++;
+        const id = this.#calls.newId();
         const receiver = new StreamReceiver(
           (n) => this.#post({ type: "credit", id, n }),
           () => this.#cancel(id, "cancelled", false),
@@ -251,11 +203,7 @@ export class PiscinaReplicaActor implements ReplicaActor {
           receiver.fail(refused);
           return receiver;
         }
-        const pending: PendingCall = {
-          method, receiver, resolve: undefined, reject: undefined, detached: false, timedOut: false,
-          timer: undefined, signal: undefined, onAbort: undefined,
-        };
-        this.#begin(id, pending, args, true, options);
+        this.#begin(id, pendingCall(method, { receiver }), args, true, options);
         return receiver;
       },
     };
@@ -320,10 +268,10 @@ export class PiscinaReplicaActor implements ReplicaActor {
     }
     if (options?.longLived === true) {
       const maxStreams = this.#spec.maxOngoingStreams ?? Number.POSITIVE_INFINITY;
-      if (this.#streamIds.size >= maxStreams) {
+      if (this.#calls.streams >= maxStreams) {
         return new StreamLimitError(`replica ${this.id} is at its limit of ${maxStreams} long-lived streams`);
       }
-    } else if (this.#calls.size - this.#streamIds.size >= this.#spec.maxOngoingRequests) {
+    } else if (this.#calls.requests >= this.#spec.maxOngoingRequests) {
       return new ReplicaBusyError(
         `replica ${this.id} is at its limit of ${this.#spec.maxOngoingRequests} ongoing requests`,
       );
@@ -333,41 +281,27 @@ export class PiscinaReplicaActor implements ReplicaActor {
   }
 
   #begin(id: number, pending: PendingCall, args: unknown[], stream: boolean, options: CallOptions | undefined): void {
-    this.#calls.set(id, pending);
-    if (options?.longLived === true) this.#streamIds.add(id);
+    this.#calls.add(id, pending, options?.longLived === true);
     const traceparent = options?.traceparent;
     this.#writer!.send(
       traceparent === undefined
         ? { type: "call", id, method: pending.method, args, stream }
         : { type: "call", id, method: pending.method, args, stream, traceparent },
     );
-    const signal = options?.signal;
-    if (signal) {
-      pending.signal = signal;
-      pending.onAbort = () => this.#cancel(id, "cancelled", true);
-      signal.addEventListener("abort", pending.onAbort, { once: true });
-    }
-    const timeoutMs = options?.timeoutMs;
-    if (timeoutMs !== undefined) {
-      pending.timer = setTimeout(() => this.#cancel(id, "timeout", true), timeoutMs);
-    }
+    this.#calls.arm(pending, options?.signal, options?.timeoutMs, (reason) => this.#cancel(id, reason, true));
   }
 
   /** Answers the caller now and tells the worker; the slot frees when the worker finishes. */
   #cancel(id: number, reason: CancelReason, answerCaller: boolean): void {
-    const pending = this.#calls.get(id);
-    if (!pending || pending.detached) return;
-    pending.detached = true;
-    pending.timedOut = reason === "timeout";
-    detach(pending);
+    const pending = this.#calls.detach(id, reason === "timeout");
+    if (!pending) return;
     this.#post({ type: "cancel", id, reason });
     if (!answerCaller) return;
     const err =
       reason === "timeout"
         ? new TimeoutError(`the call to ${pending.method}() on replica ${this.id} timed out`)
         : new CancelledError(`the call to ${pending.method}() was cancelled`);
-    if (pending.receiver) pending.receiver.fail(err);
-    else pending.reject!(err);
+    failCaller(pending, err);
   }
 
   /** Arguments that cannot be cloned fail their call; upcall replies are the upcall server's. */
@@ -382,8 +316,7 @@ export class PiscinaReplicaActor implements ReplicaActor {
       `the arguments of ${pending.method}() must be structured-clone safe: ${err.message}`,
       { cause: err },
     );
-    if (pending.receiver) pending.receiver.fail(error);
-    else pending.reject!(error);
+    failCaller(pending, error);
   }
 
   #onMessage(msg: FromReplica): void {
@@ -432,7 +365,7 @@ export class PiscinaReplicaActor implements ReplicaActor {
         const cause = deserializeError(msg.error);
         this.#starting?.reject(
           new ReplicaStartError(
-            `replica ${this.id} of ${this.#spec.appName}#${this.#spec.deploymentName} failed to start: ${PHASE_TEXT[msg.phase]}: ${cause.message}`,
+            `replica ${this.id} of ${this.#spec.appName}#${this.#spec.deploymentName} failed to start: ${startPhaseText(msg.phase)}: ${cause.message}`,
             { cause },
           ),
         );
@@ -446,11 +379,8 @@ export class PiscinaReplicaActor implements ReplicaActor {
   }
 
   #finish(id: number): PendingCall | undefined {
-    const pending = this.#calls.get(id);
+    const pending = this.#calls.finish(id);
     if (!pending) return undefined;
-    this.#calls.delete(id);
-    if (this.#streamIds.size !== 0) this.#streamIds.delete(id);
-    detach(pending);
     if (this.#drained && this.#calls.size === 0) this.#drained();
     return pending;
   }
@@ -489,16 +419,7 @@ export class PiscinaReplicaActor implements ReplicaActor {
     const pings = [...this.#pings.values()];
     this.#pings.clear();
     for (const ping of pings) ping.reject(makeError());
-    const calls = [...this.#calls.values()];
-    this.#calls.clear();
-    this.#streamIds.clear();
-    for (const pending of calls) {
-      detach(pending);
-      if (pending.detached) continue;
-      const err = makeError();
-      if (pending.receiver) pending.receiver.fail(err);
-      else pending.reject!(err);
-    }
+    for (const pending of this.#calls.takeAll()) failCaller(pending, makeError());
   }
 
   /**
@@ -534,23 +455,6 @@ export class PiscinaReplicaActor implements ReplicaActor {
   #post(msg: ToReplica): void {
     this.#writer?.send(msg);
   }
-}
-
-function detach(pending: PendingCall): void {
-  if (pending.timer) clearTimeout(pending.timer);
-  pending.timer = undefined;
-  if (pending.onAbort) pending.signal!.removeEventListener("abort", pending.onAbort);
-  pending.onAbort = undefined;
-}
-
-function describeDeath(err: Error, memoryMb: number | undefined): { text: string } {
-  const code = (err as { code?: unknown }).code;
-  if (code === "ERR_WORKER_OUT_OF_MEMORY") {
-    return { text: `ran out of memory (memoryMb: ${memoryMb ?? "default heap limit"})` };
-  }
-  const exit = /worker exited with code: (-?\d+)/.exec(err.message);
-  if (exit) return { text: `exited with code ${exit[1]} (process.exit() or a fatal error)` };
-  return { text: `threw an uncaught ${err.name || "error"}: ${err.message}` };
 }
 
 /** Builds piscina-backed replicas; the control plane's default ReplicaFactory. */
