@@ -18,6 +18,7 @@ class FakeSink implements MessageSink {
 }
 
 const tick = () => new Promise<void>((r) => setTimeout(r, 0));
+const nextTurn = () => new Promise<void>((r) => setImmediate(r));
 
 function receiver() {
   const grants: number[] = [];
@@ -196,9 +197,11 @@ describe("PortWriter", () => {
     const sink = new FakeSink();
     const writer = new PortWriter<Msg>(sink, () => {});
     for (let id = 1; id <= 3; id++) writer.send({ type: "item", id });
-    await tick();
+    // The writer flushes from setImmediate: an immediate queued after its own runs after the flush.
+    // (Two 0 ms timers could both fire in one timers phase on a loaded machine, before any flush.)
+    await nextTurn();
     writer.send({ type: "end", id: 4 });
-    await tick();
+    await nextTurn();
     expect(sink.posted).toEqual([
       { type: "batch", messages: [{ type: "item", id: 1 }, { type: "item", id: 2 }, { type: "item", id: 3 }] },
       { type: "end", id: 4 },
