@@ -182,7 +182,9 @@ export class CallServer {
         while (call.credit <= 0 && !call.abort.signal.aborted) await new Promise<void>((r) => (call.wake = r));
         call.wake = undefined;
         if (call.abort.signal.aborted) return;
-        const next = await iterator.next();
+        // Items the replica sent together (an HTTP answer's head and its end) go out in one
+        // socket write: nothing awaited between their publishes.
+        const next = pollNow(iterator) ?? (await iterator.next());
         if (next.done) {
           this.#keep(call, this.#answer(reply, { k: "end", seq: ++seq }));
           iterator = undefined;
@@ -284,4 +286,9 @@ export class CallServer {
       this.#log.debug({ err }, "answering a cross-node call failed (disconnected)");
     }
   }
+}
+
+/** The stream's next result if it is already here (a local replica's stream can say so). */
+function pollNow(iterator: AsyncIterator<unknown>): IteratorResult<unknown> | undefined {
+  return "poll" in iterator && typeof iterator.poll === "function" ? (iterator.poll() as IteratorResult<unknown> | undefined) : undefined;
 }

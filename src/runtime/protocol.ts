@@ -252,16 +252,7 @@ export class StreamReceiver<T = unknown> implements AsyncIterator<T> {
   }
 
   next(): Promise<IteratorResult<T>> {
-    if (this.#head < this.#items.length) {
-      const value = this.#items[this.#head]!;
-      this.#items[this.#head++] = undefined as T;
-      if (this.#head === this.#items.length) {
-        this.#items = [];
-        this.#head = 0;
-      }
-      this.#took();
-      return Promise.resolve({ value, done: false });
-    }
+    if (this.#head < this.#items.length) return Promise.resolve(this.#take());
     if (this.#error) {
       const err = this.#error;
       // Report the failure once; later calls see a finished iterator, as with a generator.
@@ -273,6 +264,28 @@ export class StreamReceiver<T = unknown> implements AsyncIterator<T> {
     return new Promise((resolve, reject) => {
       this.#waiter = { resolve, reject };
     });
+  }
+
+  /**
+   * What `next()` would resolve with at once (a queued item, or the end of a finished stream),
+   * taken now; undefined when `next()` would wait or reject. A relay forwards what arrived
+   * together in one go with it (one socket write for a response's head and its end).
+   */
+  poll(): IteratorResult<T> | undefined {
+    if (this.#head < this.#items.length) return this.#take();
+    if (this.#error || this.#state === "open") return undefined;
+    return { value: undefined, done: true };
+  }
+
+  #take(): IteratorResult<T> {
+    const value = this.#items[this.#head]!;
+    this.#items[this.#head++] = undefined as T;
+    if (this.#head === this.#items.length) {
+      this.#items = [];
+      this.#head = 0;
+    }
+    this.#took();
+    return { value, done: false };
   }
 
   return(): Promise<IteratorResult<T>> {

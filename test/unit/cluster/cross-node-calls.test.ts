@@ -20,6 +20,7 @@ import {
 } from "../../../src/errors.ts";
 import type { CallOptions } from "../../../src/runtime/call.ts";
 import { replicaId } from "../../../src/runtime/ids.ts";
+import { StreamReceiver } from "../../../src/runtime/protocol.ts";
 import type { ReplicaActor } from "../../../src/runtime/replica.ts";
 import { DeploymentRouter } from "../../../src/runtime/router.ts";
 
@@ -327,6 +328,44 @@ describe("calls whose messages were lost in transit (a NATS server died)", () =>
       })(),
     ).rejects.toThrow(/lost messages in transit/);
     expect(got).toHaveLength(5);
+  });
+});
+
+describe("answers sent together", () => {
+  it("a replica stream's head and end that arrived together are published with nothing awaited between (one NATS write)", async () => {
+    // What a local replica actor returns: its worker's item and end came in one port batch.
+    const replica = new FakeReplica();
+    replica.stream = () => {
+      const receiver = new StreamReceiver<unknown>(() => {}, () => {});
+      setImmediate(() => {
+        receiver.push({ status: 200, complete: true });
+        receiver.end();
+      });
+      return { [Symbol.asyncIterator]: () => receiver };
+    };
+    const bus = new MemoryBus();
+    // nats.js writes what was published since the first publish of a burst from a microtask.
+    let burst = 0;
+    let open = false;
+    const bursts: number[] = [];
+    const publish = bus.publish.bind(bus);
+    bus.publish = (subject, data, reply) => {
+      if (!open) {
+        open = true;
+        burst++;
+        queueMicrotask(() => (open = false));
+      }
+      if (subject.startsWith("_INBOX.")) bursts.push(burst);
+      publish(subject, data, reply);
+    };
+    const p = pair(replica, bus);
+    await p.server.start();
+    await p.client.start();
+    const items: unknown[] = [];
+    for await (const item of p.remote.stream("http", [])) items.push(item);
+    expect(items).toEqual([{ status: 200, complete: true }]);
+    expect(bursts).toHaveLength(2);
+    expect(bursts[0]).toBe(bursts[1]);
   });
 });
 

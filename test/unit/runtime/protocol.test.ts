@@ -128,6 +128,33 @@ describe("StreamReceiver", () => {
     expect(grants).toEqual([STREAM_WINDOW / 2, STREAM_WINDOW / 2]);
   });
 
+  it("poll takes what next() would give at once, and nothing while it would wait or reject", async () => {
+    const r = new StreamReceiver<number>(() => {}, () => {});
+    expect(r.poll()).toBeUndefined();
+    r.push(1);
+    r.push(2);
+    expect(r.poll()).toEqual({ value: 1, done: false });
+    expect(await r.next()).toEqual({ value: 2, done: false });
+    r.end();
+    expect(r.poll()).toEqual({ value: undefined, done: true });
+
+    const failed = new StreamReceiver<number>(() => {}, () => {});
+    failed.push(3);
+    failed.failAfterQueued(new Error("boom"));
+    expect(failed.poll()).toEqual({ value: 3, done: false });
+    expect(failed.poll()).toBeUndefined(); // next() reports the error
+    await expect(failed.next()).rejects.toThrow("boom");
+    expect(failed.poll()).toEqual({ value: undefined, done: true });
+  });
+
+  it("poll counts taken items toward credit like next()", () => {
+    const grants: number[] = [];
+    const r = new StreamReceiver<number>((n) => grants.push(n), () => {});
+    for (let i = 0; i < STREAM_WINDOW; i++) r.push(i);
+    for (let i = 0; i < STREAM_WINDOW; i++) r.poll();
+    expect(grants).toEqual([STREAM_WINDOW / 2, STREAM_WINDOW / 2]);
+  });
+
   it("rejects a second next() while one is pending", async () => {
     const { r } = receiver();
     void r.next();
