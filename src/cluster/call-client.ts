@@ -217,6 +217,7 @@ export class CallClient {
     if (options.timeoutMs !== undefined) request.timeoutMs = options.timeoutMs;
     if (options.longLived) request.longLived = true;
     if (options.traceparent !== undefined) request.traceparent = options.traceparent;
+    if (options.tracestate !== undefined) request.tracestate = options.tracestate;
     if (k === "stream") request.credit = STREAM_WINDOW;
     return request;
   }

@@ -154,6 +154,7 @@ export class CallServer {
       ...(request.timeoutMs !== undefined ? { timeoutMs: request.timeoutMs } : {}),
       ...(request.longLived ? { longLived: true } : {}),
       ...(request.traceparent !== undefined ? { traceparent: request.traceparent } : {}),
+      ...(request.tracestate !== undefined ? { tracestate: request.tracestate } : {}),
     };
     const done = request.k === "stream" ? this.#runStream(actor, request, options, reply, call) : this.#runCall(actor, request, options, reply);
     void done.then((answer) => {

@@ -29,6 +29,8 @@ export interface CallRequest {
   credit?: number;
   /** W3C traceparent of the caller's span (tracing on): the replica's span continues the trace. */
   traceparent?: string;
+  /** W3C tracestate going with it. */
+  tracestate?: string;
 }
 
 /**

@@ -85,6 +85,7 @@ export async function forward(
         longLived: options.longLived,
         placement: options.placement,
         traceparent: record.span?.traceparent,
+        tracestate: record.span?.tracestate,
       });
     } catch (err) {
       // The abort reason says why better than whatever the router rejected with.

@@ -35,6 +35,8 @@ export interface DispatchOptions {
   longLived?: boolean;
   /** The proxy's request span (tracing on): parent of the ingress replica's call span. */
   traceparent?: string;
+  /** The W3C tracestate going with it. */
+  tracestate?: string;
 }
 
 export interface DispatchResult {

@@ -20,6 +20,11 @@ function traceparentOf(span: Span): string {
   return `00-${c.traceId}-${c.spanId}-${(c.traceFlags & 0xff).toString(16).padStart(2, "0")}`;
 }
 
+/** The span's W3C tracestate (inherited from its parent), undefined when empty. */
+function tracestateOf(span: Span): string | undefined {
+  return span.spanContext().traceState?.serialize() || undefined;
+}
+
 function errorType(error: unknown): string {
   if (error instanceof Error) return (error as { code?: unknown }).code !== undefined ? String((error as { code?: unknown }).code) : error.name;
   return "Error";
@@ -30,6 +35,7 @@ class ProxyRequestSpan implements RequestSpan {
   readonly traceId: string;
   readonly spanId: string;
   readonly traceparent: string;
+  readonly tracestate: string | undefined;
 
   constructor(span: Span) {
     this.#span = span;
@@ -37,6 +43,7 @@ class ProxyRequestSpan implements RequestSpan {
     this.traceId = c.traceId;
     this.spanId = c.spanId;
     this.traceparent = traceparentOf(span);
+    this.tracestate = tracestateOf(span);
   }
 
   describeMcp(body: unknown, context: McpSpanContext): void {
@@ -84,11 +91,13 @@ class WorkerSpan implements CallSpan {
   readonly #tracer: Tracer;
   readonly #span: Span;
   readonly traceparent: string;
+  readonly tracestate: string | undefined;
 
   constructor(tracer: Tracer, span: Span) {
     this.#tracer = tracer;
     this.#span = span;
     this.traceparent = traceparentOf(span);
+    this.tracestate = tracestateOf(span);
   }
 
   startHandleCall(target: DeploymentId, method: string): CallSpan {
@@ -122,9 +131,9 @@ class WorkerSpan implements CallSpan {
 export function createReplicaTracer(sdk: TracingSdk, replica: ReplicaSpanInfo): ReplicaTracer {
   const tracer = sdk.tracer;
   return {
-    startCall(traceparent, method) {
+    startCall(traceparent, method, tracestate) {
       const label = method === HTTP_HANDLER_METHOD ? "fetch" : method;
-      const parent = traceparent === undefined ? ROOT_CONTEXT : sdk.extract({ traceparent });
+      const parent = traceparent === undefined ? ROOT_CONTEXT : sdk.extract(tracestate === undefined ? { traceparent } : { traceparent, tracestate });
       const span = tracer.startSpan(
         `${replica.deploymentName}/${label}`,
         {

@@ -18,6 +18,8 @@ export interface RequestSpan {
   readonly spanId: string;
   /** W3C traceparent naming this span: the replica call's parent. */
   readonly traceparent: string;
+  /** W3C tracestate the span carries on (the incoming header's vendor entries), if any. */
+  readonly tracestate: string | undefined;
   /** Renames the span and adds the MCP attributes once the JSON-RPC body is parsed. */
   describeMcp(body: unknown, context: McpSpanContext): void;
   /** Ends the span with the answer's status (5xx marks it an error). */
@@ -43,6 +45,7 @@ export interface RequestTracer {
 /** A span in a replica's worker thread: a replica call (SERVER) or a handle call it made (CLIENT). */
 export interface CallSpan {
   readonly traceparent: string;
+  readonly tracestate: string | undefined;
   /** A CLIENT span for a handle call made while this call runs, its child. */
   startHandleCall(target: DeploymentId, method: string): CallSpan;
   end(error?: unknown): void;
@@ -50,8 +53,11 @@ export interface CallSpan {
 
 /** Starts the replica-call spans of one replica (its worker thread's own provider and exporter). */
 export interface ReplicaTracer {
-  /** The span of one call; its parent is `traceparent` when the caller sent one, else a new trace. */
-  startCall(traceparent: string | undefined, method: string): CallSpan;
+  /**
+   * The span of one call; its parent is `traceparent` when the caller sent one (with its
+   * `tracestate`, carried on unchanged), else a new trace.
+   */
+  startCall(traceparent: string | undefined, method: string, tracestate?: string): CallSpan;
   /** Exports every span ended so far (before the thread is stopped). */
   flush(): Promise<void>;
   shutdown(): Promise<void>;

@@ -16,6 +16,8 @@ export interface CallOptions {
   longLived?: boolean;
   /** W3C traceparent of the caller's span (tracing on): the replica's span becomes its child. */
   traceparent?: string;
+  /** W3C tracestate going with `traceparent`, passed on unchanged. */
+  tracestate?: string;
 }
 
 /** How a handle reaches a deployment: the router in the main thread, a port in a worker. */

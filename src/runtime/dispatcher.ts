@@ -37,6 +37,7 @@ export class ControllerDispatcher implements HttpDispatcher {
       placement: options.placement,
       longLived: options.longLived,
       traceparent: options.traceparent,
+      tracestate: options.tracestate,
     });
     if (opened.first.done || !isHead(opened.first.value)) {
       // Drain what is left so the replica slot is freed, then report the broken stream.

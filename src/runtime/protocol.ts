@@ -61,7 +61,7 @@ export type StartPhase = "import" | "resolve-class" | "constructor" | "init" | "
 /** Main thread → worker. `id` names a call the main thread started. */
 export type ToReplica =
   /** `traceparent` (tracing on): the caller's span, parent of the call's span in the worker. */
-  | { type: "call"; id: number; method: string; args: unknown[]; stream: boolean; traceparent?: string }
+  | { type: "call"; id: number; method: string; args: unknown[]; stream: boolean; traceparent?: string; tracestate?: string }
   | { type: "cancel"; id: number; reason: CancelReason }
   | { type: "credit"; id: number; n: number }
   /**
@@ -105,6 +105,7 @@ export type UpcallRequest =
       timeoutMs?: number;
       /** The handle call's CLIENT span (tracing on), parent of the callee replica's span. */
       traceparent?: string;
+      tracestate?: string;
     }
   | { type: "upcall-cancel"; id: number }
   | { type: "upcall-credit"; id: number; n: number };

@@ -283,10 +283,13 @@ export class PiscinaReplicaActor implements ReplicaActor {
   #begin(id: number, pending: PendingCall, args: unknown[], stream: boolean, options: CallOptions | undefined): void {
     this.#calls.add(id, pending, options?.longLived === true);
     const traceparent = options?.traceparent;
+    const tracestate = options?.tracestate;
     this.#writer!.send(
       traceparent === undefined
         ? { type: "call", id, method: pending.method, args, stream }
-        : { type: "call", id, method: pending.method, args, stream, traceparent },
+        : tracestate === undefined
+          ? { type: "call", id, method: pending.method, args, stream, traceparent }
+          : { type: "call", id, method: pending.method, args, stream, traceparent, tracestate },
     );
     this.#calls.arm(pending, options?.signal, options?.timeoutMs, (reason) => this.#cancel(id, reason, true));
   }

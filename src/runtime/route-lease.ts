@@ -24,6 +24,7 @@ export function sendOptions(options: CallOptions, deadline: number | undefined):
   if (deadline !== undefined) out.timeoutMs = Math.max(1, deadline - Date.now());
   if (options.longLived === true) out.longLived = true;
   if (options.traceparent !== undefined) out.traceparent = options.traceparent;
+  if (options.tracestate !== undefined) out.tracestate = options.tracestate;
   return out;
 }
 

@@ -145,9 +145,10 @@ export class UpcallServer {
   }
 }
 
-function callOptions(signal: AbortSignal, msg: { timeoutMs?: number; traceparent?: string }): CallOptions {
+function callOptions(signal: AbortSignal, msg: { timeoutMs?: number; traceparent?: string; tracestate?: string }): CallOptions {
   const options: CallOptions = { signal };
   if (msg.timeoutMs !== undefined) options.timeoutMs = msg.timeoutMs;
   if (msg.traceparent !== undefined) options.traceparent = msg.traceparent;
+  if (msg.tracestate !== undefined) options.tracestate = msg.tracestate;
   return options;
 }

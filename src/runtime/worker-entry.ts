@@ -147,7 +147,7 @@ class ReplicaHost {
   onMessage(msg: ToReplica): void {
     switch (msg.type) {
       case "call":
-        this.#startCall(msg.id, msg.method, msg.args, msg.stream, msg.traceparent);
+        this.#startCall(msg.id, msg.method, msg.args, msg.stream, msg.traceparent, msg.tracestate);
         return;
       case "cancel":
         this.#cancel(msg.id, msg.reason);
@@ -171,7 +171,7 @@ class ReplicaHost {
     await this.#tracer?.shutdown().catch(() => {});
   }
 
-  #startCall(id: number, method: string, args: unknown[], stream: boolean, traceparent: string | undefined): void {
+  #startCall(id: number, method: string, args: unknown[], stream: boolean, traceparent: string | undefined, tracestate: string | undefined): void {
     const fn = this.#methods.has(method) ? this.#instance![method] : undefined;
     if (typeof fn !== "function") {
       const err = new MethodNotFoundError(`${this.#init.deploymentName} has no method "${method}"`);
@@ -179,7 +179,7 @@ class ReplicaHost {
       return;
     }
     const call = new ActiveCall();
-    if (this.#tracer !== undefined) call.scope.span = this.#tracer.startCall(traceparent, method);
+    if (this.#tracer !== undefined) call.scope.span = this.#tracer.startCall(traceparent, method, tracestate);
     this.#active.set(id, call);
     if (stream) {
       runInCallScope(call.scope, () => this.#runStream(id, call, method, fn as Method, args));

@@ -67,7 +67,7 @@ export class WorkerCallTransport implements CallTransport {
       });
       signal?.addEventListener("abort", onAbort, { once: true });
       try {
-        this.#post(request(id, target, method, args, false, options?.timeoutMs, span?.traceparent));
+        this.#post(request(id, target, method, args, false, options?.timeoutMs, span));
       } catch (err) {
         this.#calls.delete(id);
         signal?.removeEventListener("abort", onAbort);
@@ -111,7 +111,7 @@ export class WorkerCallTransport implements CallTransport {
         signal?.addEventListener("abort", onAbort, { once: true });
         this.#streams.set(id, { receiver, detach: () => signal?.removeEventListener("abort", onAbort), span });
         try {
-          this.#post(request(id, target, method, args, true, options?.timeoutMs, span?.traceparent));
+          this.#post(request(id, target, method, args, true, options?.timeoutMs, span));
         } catch (err) {
           this.#streams.delete(id);
           span?.end(err);
@@ -174,11 +174,12 @@ function request(
   args: unknown[],
   stream: boolean,
   timeoutMs: number | undefined,
-  traceparent: string | undefined,
+  span: CallSpan | undefined,
 ): UpcallRequest {
   const msg: UpcallRequest = { type: "upcall", id, target: { app: target.app, deployment: target.deployment }, method, args, stream };
   if (timeoutMs !== undefined) msg.timeoutMs = timeoutMs;
-  if (traceparent !== undefined) msg.traceparent = traceparent;
+  if (span !== undefined) msg.traceparent = span.traceparent;
+  if (span?.tracestate !== undefined) msg.tracestate = span.tracestate;
   return msg;
 }
 

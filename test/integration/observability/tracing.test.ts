@@ -48,9 +48,10 @@ afterAll(async () => {
   await receiver?.close();
 });
 
-async function connect(mode: "legacy" | "auto", traceparent?: string) {
+async function connect(mode: "legacy" | "auto", traceparent?: string, tracestate?: string) {
   const client = new Client({ name: "it", version: "1" }, { versionNegotiation: { mode } });
-  const transport = new StreamableHTTPClientTransport(endpoint, traceparent ? { requestInit: { headers: { traceparent } } } : {});
+  const headers = { ...(traceparent ? { traceparent } : {}), ...(tracestate ? { tracestate } : {}) };
+  const transport = new StreamableHTTPClientTransport(endpoint, traceparent ? { requestInit: { headers } } : {});
   await client.connect(transport);
   clients.push(client);
   return { client, transport };
@@ -68,7 +69,8 @@ describe("tracing (OTLP/HTTP to a local receiver)", () => {
     it(`puts proxy, ingress replica, handle call and callee replica in one trace (${mode === "auto" ? "2026-07-28" : "2025-11-25 session"})`, async () => {
       const traceId = hex(16);
       const parentSpanId = hex(8);
-      const { client, transport } = await connect(mode, `00-${traceId}-${parentSpanId}-01`);
+      const tracestate = "vendor=opaque-value,other=7";
+      const { client, transport } = await connect(mode, `00-${traceId}-${parentSpanId}-01`, tracestate);
       const result = await client.callTool({ name: "greet", arguments: { name: "Ada" } });
       expect((result as { content: Array<{ text: string }> }).content[0]!.text).toBe("Hello, Ada!");
 
@@ -106,6 +108,8 @@ describe("tracing (OTLP/HTTP to a local receiver)", () => {
       expect(callee).toMatchObject({ name: "Greeter/greet", kind: SERVER });
       expect(callee.attributes).toMatchObject({ "stingray.deployment": "Greeter" });
       expect(callee.attributes["stingray.replica"]).not.toBe(ingress.attributes["stingray.replica"]);
+      // The caller's tracestate goes with the trace across both thread hops.
+      expect([proxy, ingress, call, callee].map((s) => s.traceState)).toEqual([tracestate, tracestate, tracestate, tracestate]);
 
       const access = logLines.filter((l) => l.type === "access" && l.traceId === traceId);
       expect(access.find((l) => l.mcpMethod === "tools/call")).toMatchObject({ spanId: proxy.spanId, tool: "greet", status: 200 });

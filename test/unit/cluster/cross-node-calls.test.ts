@@ -137,8 +137,9 @@ describe("cross-node calls", () => {
     expect(await p.remote.call("bytes", [new Uint8Array([1, 2])])).toEqual(new Uint8Array([2, 3]));
     // The caller's trace context and deadline reach the replica on the other node.
     const traceparent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
-    expect(await p.remote.call("add", [1], { traceparent, timeoutMs: 5_000 })).toBe(1);
-    expect(replica.lastOptions).toMatchObject({ traceparent, timeoutMs: 5_000 });
+    const tracestate = "vendor=opaque";
+    expect(await p.remote.call("add", [1], { traceparent, tracestate, timeoutMs: 5_000 })).toBe(1);
+    expect(replica.lastOptions).toMatchObject({ traceparent, tracestate, timeoutMs: 5_000 });
     await expect(p.remote.call("nope", [])).rejects.toBeInstanceOf(MethodNotFoundError);
     await expect(p.remote.call("die", [])).rejects.toBeInstanceOf(ReplicaDiedError);
     expect(p.client.inFlight).toBe(0);

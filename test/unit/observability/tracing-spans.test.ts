@@ -49,6 +49,26 @@ describe("tracing spans", () => {
     expect(s!.attributes).toMatchObject({ "mcp.method.name": "prompts/get", "gen_ai.prompt.name": "haiku", "mcp.session.id": "s1", "jsonrpc.request.id": "3" });
   });
 
+  it("carries the incoming tracestate from the proxy span through replica and handle call spans", async () => {
+    const traceId = "3".repeat(32);
+    const tracestate = "vendor=opaque-value,other=7";
+    const proxy = createRequestTracer(sdk).startRequest({ traceparent: `00-${traceId}-${"4".repeat(16)}-01`, tracestate }, info);
+    expect(proxy.tracestate).toBe(tracestate);
+    const ingress = createReplicaTracer(sdk, { appName: "shop", deploymentName: "Front", replicaId: "Front#a1" }).startCall(proxy.traceparent, HTTP_HANDLER_METHOD, proxy.tracestate);
+    const client = ingress.startHandleCall({ app: "shop", deployment: "Cart" }, "add");
+    expect(client.tracestate).toBe(tracestate);
+    const callee = createReplicaTracer(sdk, { appName: "shop", deploymentName: "Cart", replicaId: "Cart#b2" }).startCall(client.traceparent, "add", client.tracestate);
+    for (const s of [callee, client, ingress]) s.end();
+    proxy.end(200);
+    await sdk.forceFlush();
+    const spans = await receiver.waitForTrace(traceId, (x) => x.length === 4);
+    expect(spans.map((s) => s.traceState)).toEqual([tracestate, tracestate, tracestate, tracestate]);
+    // Without one, none is made up.
+    const plain = createReplicaTracer(sdk, { appName: "shop", deploymentName: "Cart", replicaId: "Cart#b2" }).startCall(undefined, "add");
+    expect(plain.tracestate).toBeUndefined();
+    plain.end();
+  });
+
   it("links replica call spans and handle CLIENT spans through their traceparents", async () => {
     const replica = createReplicaTracer(sdk, { appName: "shop", deploymentName: "Front", replicaId: "Front#a1" });
     const root = replica.startCall(undefined, HTTP_HANDLER_METHOD);

@@ -19,9 +19,11 @@ class FakeSpan implements CallSpan {
   constructor(
     readonly traceparent: string,
     readonly started?: { target: DeploymentId; method: string },
+    readonly tracestate: string | undefined = undefined,
   ) {}
   startHandleCall(t: DeploymentId, method: string): CallSpan {
-    const child = new FakeSpan(`00-${"a".repeat(32)}-${String(this.children.length + 1).padStart(16, "0")}-01`, { target: t, method });
+    // A child span carries its parent's tracestate on, as OpenTelemetry's do.
+    const child = new FakeSpan(`00-${"a".repeat(32)}-${String(this.children.length + 1).padStart(16, "0")}-01`, { target: t, method }, this.tracestate);
     this.children.push(child);
     return child;
   }
@@ -30,11 +32,11 @@ class FakeSpan implements CallSpan {
   }
 }
 
-function traced() {
+function traced(tracestate?: string) {
   const sent: UpcallRequest[] = [];
   const t = new WorkerCallTransport((m) => sent.push(m));
   const scope = new CallScope();
-  const span = new FakeSpan(`00-${"a".repeat(32)}-${"b".repeat(16)}-01`);
+  const span = new FakeSpan(`00-${"a".repeat(32)}-${"b".repeat(16)}-01`, undefined, tracestate);
   scope.span = span;
   return { t, sent, scope, span };
 }
@@ -47,10 +49,17 @@ describe("WorkerCallTransport tracing", () => {
     const client = span.children[0]!;
     expect(client.started).toEqual({ target, method: "add" });
     expect(sent[0]).toMatchObject({ type: "upcall", method: "add", traceparent: client.traceparent });
+    expect(sent[0]).not.toHaveProperty("tracestate");
     expect(client.ended).toBeUndefined();
     t.handle({ type: "upcall-result", id: 1, value: 2 });
     expect(await p).toBe(2);
     expect(client.ended).toEqual({ error: undefined });
+  });
+
+  it("sends the span's tracestate with its traceparent", async () => {
+    const { t, sent, scope, span } = traced("vendor=opaque,other=1");
+    void runInCallScope(scope, () => t.call(target, "add", [1]));
+    expect(sent[0]).toMatchObject({ traceparent: span.children[0]!.traceparent, tracestate: "vendor=opaque,other=1" });
   });
 
   it("ends the CLIENT span with the error of a failed call", async () => {
@@ -82,6 +91,6 @@ describe("WorkerCallTransport tracing", () => {
     const t = new WorkerCallTransport((m) => sent.push(m));
     void runInCallScope(new CallScope(), () => t.call(target, "add", [1]));
     void t.call(target, "add", [2]);
-    expect(sent.map((m) => "traceparent" in m)).toEqual([false, false]);
+    expect(sent.map((m) => "traceparent" in m || "tracestate" in m)).toEqual([false, false]);
   });
 });
