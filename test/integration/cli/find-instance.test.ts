@@ -4,28 +4,16 @@
 // named on stderr.
 
 import { existsSync, readdirSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { spawnSync } from "node:child_process";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { freePort } from "../../fixtures/free-port.ts";
 import { runCli, startCli, STATE_DIR, type RunningCli } from "./spawn-cli.ts";
 
 const running: RunningCli[] = [];
 afterAll(async () => {
   await Promise.all(running.map((r) => r.stop("SIGKILL", 5_000)));
 });
-
-/** A port nothing listens on right now (not 8000: the old code would have found that one). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 async function startRun(port: number, name: string): Promise<{ run: RunningCli; address: string }> {
   const run = startCli(["run", "test/fixtures/cli/echo-app.ts:app", "--port", String(port), "--num-cpus", "2", "--name", name, "--route-prefix", `/${name}`, "--no-progress"]);
@@ -41,6 +29,7 @@ const recordFile = (pid: number | undefined) => path.join(STATE_DIR, `${pid}.jso
 
 describe("admin commands without --address", () => {
   it("find the running instance, prefer the most recent, clean stale records, and follow shutdowns", async () => {
+    // Free ports, not 8000: the old code would have found an instance on the default port.
     const first = await startRun(await freePort(), "first");
     expect(existsSync(recordFile(first.run.child.pid))).toBe(true);
 

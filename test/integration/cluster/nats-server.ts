@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
+import { freePort, freePorts } from "../../fixtures/free-port.ts";
 
 export interface NatsServer {
   url: string;
@@ -25,35 +26,6 @@ export function requireNatsServer(): void {
         "install it with 'sudo apt-get install -y nats-server' or 'bash scripts/install-nats.sh' as root, or set STINGRAY_NATS_SERVER",
     );
   }
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const port = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-/** `n` distinct free ports (all held open at once while picked, so none is handed out twice). */
-export async function freePorts(n: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from(
-      { length: n },
-      () =>
-        new Promise<net.Server>((resolve, reject) => {
-          const srv = net.createServer();
-          srv.once("error", reject);
-          srv.listen(0, "127.0.0.1", () => resolve(srv));
-        }),
-    ),
-  );
-  const ports = servers.map((s) => (s.address() as net.AddressInfo).port);
-  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
-  return ports;
 }
 
 export async function startNatsServer(

@@ -11,7 +11,6 @@
 
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, statSync, symlinkSync } from "node:fs";
-import { createServer } from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { Client, StreamableHTTPClientTransport, type CallToolResult } from "@modelcontextprotocol/client";
@@ -31,6 +30,7 @@ import {
   type Stage,
 } from "../../fixtures/deploy-files.ts";
 import { CA_ALERTS_TEXT, startFakeNws, type FakeNws } from "../../fixtures/fake-nws.ts";
+import { freePort } from "../../fixtures/free-port.ts";
 
 const SETUP_TIMEOUT_MS = 400_000;
 /**
@@ -94,14 +94,6 @@ function applyCopies(stage: Stage, dir: string, stageDirs: Record<string, string
       else cpSync(from, to, { recursive: true });
     }
   }
-}
-
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((resolve) => srv.listen(0, "127.0.0.1", resolve));
-  const { port: p } = srv.address() as { port: number };
-  await new Promise<void>((resolve) => srv.close(() => resolve()));
-  return p;
 }
 
 async function connect(at = base): Promise<Client> {

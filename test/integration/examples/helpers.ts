@@ -3,11 +3,12 @@
 // until every model replica has answered (the router picks replicas; we never assume which).
 
 import { readFileSync } from "node:fs";
-import { createServer } from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
 import type { TranslationResult, TranslatorInfo } from "../../../examples/lib/replica-translator.ts";
+
+export { freePort } from "../../fixtures/free-port.ts";
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
 export const MODELS_DIR = path.join(ROOT, "test/fixtures/models");
@@ -85,15 +86,6 @@ export async function replicaInfos(client: Client, replicas: number, maxCalls = 
     for (const r of batch) seen.set(r.structured.replicaId, r.structured);
   }
   return seen;
-}
-
-/** Asks the OS for a port nobody uses, then frees it for a child process. */
-export async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((resolve) => srv.listen(0, "127.0.0.1", resolve));
-  const { port } = srv.address() as { port: number };
-  await new Promise<void>((resolve) => srv.close(() => resolve()));
-  return port;
 }
 
 /** Polls until `check` holds; never a fixed sleep (the CI machine is small and shared). */
