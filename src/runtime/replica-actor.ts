@@ -282,15 +282,11 @@ export class PiscinaReplicaActor implements ReplicaActor {
 
   #begin(id: number, pending: PendingCall, args: unknown[], stream: boolean, options: CallOptions | undefined): void {
     this.#calls.add(id, pending, options?.longLived === true);
-    const traceparent = options?.traceparent;
-    const tracestate = options?.tracestate;
-    this.#writer!.send(
-      traceparent === undefined
-        ? { type: "call", id, method: pending.method, args, stream }
-        : tracestate === undefined
-          ? { type: "call", id, method: pending.method, args, stream, traceparent }
-          : { type: "call", id, method: pending.method, args, stream, traceparent, tracestate },
-    );
+    const msg: Extract<ToReplica, { type: "call" }> = { type: "call", id, method: pending.method, args, stream };
+    // Only the keys that are set: every call message is cloned to the worker.
+    if (options?.traceparent !== undefined) msg.traceparent = options.traceparent;
+    if (options?.tracestate !== undefined) msg.tracestate = options.tracestate;
+    this.#writer!.send(msg);
     this.#calls.arm(pending, options?.signal, options?.timeoutMs, (reason) => this.#cancel(id, reason, true));
   }
 
