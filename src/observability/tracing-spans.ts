@@ -133,7 +133,7 @@ export function createReplicaTracer(sdk: TracingSdk, replica: ReplicaSpanInfo): 
   return {
     startCall(traceparent, method, tracestate) {
       const label = method === HTTP_HANDLER_METHOD ? "fetch" : method;
-      const parent = traceparent === undefined ? ROOT_CONTEXT : sdk.extract(tracestate === undefined ? { traceparent } : { traceparent, tracestate });
+      const parent = traceparent === undefined ? ROOT_CONTEXT : sdk.extract({ traceparent, tracestate });
       const span = tracer.startSpan(
         `${replica.deploymentName}/${label}`,
         {
